@@ -1,0 +1,62 @@
+// Executor: runs a Graph on batches of images. One executor serves every stage; the kernel
+// implementation (reference or fast) is an option, forceable with GAMMAQ_KERNELS.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "gammaq/graph.h"
+#include "gammaq/tensor.h"
+
+namespace gammaq {
+
+enum class KernelImpl {
+  Reference,  // plain loops, double accumulation: the definition of correct
+  Fast,       // oneDNN for Conv, Gemm, pooling, LRN; reference for the rest
+};
+
+struct ExecutorOptions {
+  KernelImpl impl = KernelImpl::Fast;
+  // Threads for kernels (OpenMP); 0 keeps the process default (all cores, or OMP_NUM_THREADS).
+  int threads = 0;
+};
+
+// Reads GAMMAQ_KERNELS (reference|fast) when set, else returns `fallback`. Throws
+// Error(InvalidOption) for any other value.
+[[nodiscard]] KernelImpl kernel_impl_from_env(KernelImpl fallback);
+
+// Called after each node with the value id and tensor it produced (batch shape).
+using Tap = std::function<void(int value_id, const Tensor& value)>;
+
+class Executor {
+ public:
+  // The graph must outlive the executor and must have passed validate().
+  Executor(const Graph& graph, ExecutorOptions options);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Runs the graph on `images` [N, C, H, W]; returns the graph output [N, ...]. The returned
+  // reference stays valid until the next run. Throws Error(InvalidData) when the image shape
+  // does not match the graph input.
+  const Tensor& run(const Tensor& images);
+  // The tensor of value `id` from the last run (activations only).
+  [[nodiscard]] const Tensor& value(int id) const { return acts_[id]; }
+  void set_tap(Tap tap) { tap_ = std::move(tap); }
+  [[nodiscard]] const ExecutorOptions& options() const noexcept { return options_; }
+
+ private:
+  void prepare(int64_t batch);
+  void run_node(size_t index);
+
+  const Graph& g_;
+  ExecutorOptions options_;
+  std::vector<Tensor> acts_;  // one per value; constants stay empty (read from the graph)
+  int64_t batch_ = -1;
+  Tap tap_;
+  struct FastState;
+  std::unique_ptr<FastState> fast_;
+};
+
+}  // namespace gammaq

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs onnxruntime-node (exact version pinned in scripts/package.json and
+# package-lock.json) into scripts/node_modules. Idempotent and quiet on success.
+#
+# The package's own install script is skipped (--ignore-scripts): it only
+# downloads optional CUDA/TensorRT providers, which fails offline. The CPU
+# runtime ships inside the npm package itself:
+#   node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node
+#   node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
+# and the binding finds the .so through its RUNPATH ($ORIGIN), so nothing is
+# copied into system directories and no LD_LIBRARY_PATH is needed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+die() {
+  echo "setup_ort: error: $*" >&2
+  exit 1
+}
+
+command -v node >/dev/null 2>&1 || die "node not found on PATH (Node.js 20 is what this was tested with)"
+command -v npm >/dev/null 2>&1 || die "npm not found on PATH"
+
+# Succeeds when the pinned onnxruntime-node is installed and its native binding loads.
+check() {
+  node -e '
+    "use strict";
+    const want = require("./package.json").dependencies["onnxruntime-node"];
+    const have = require("onnxruntime-node/package.json").version;
+    if (have !== want) throw new Error(`onnxruntime-node ${have} installed, ${want} pinned`);
+    const ort = require("onnxruntime-node");
+    if (typeof ort.InferenceSession !== "function") throw new Error("no InferenceSession export");
+  '
+}
+
+if check >/dev/null 2>&1; then
+  exit 0
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+# npm ci installs exactly what package-lock.json records and never rewrites it.
+if [ -f package-lock.json ]; then
+  install=(npm ci)
+else
+  install=(npm install)
+fi
+if ! "${install[@]}" --ignore-scripts --no-audit --no-fund --loglevel=error \
+  --fetch-retries=1 --fetch-timeout=60000 >"$log" 2>&1; then
+  registry="$(npm config get registry 2>/dev/null || echo '?')"
+  if grep -qE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|timed out' "$log"; then
+    grep -m 3 -E 'npm error (code|errno|.*reason)' "$log" | sed 's/^/  /' >&2 || true
+    die "npm registry $registry is unreachable; '${install[*]}' in $here failed (log above)"
+  fi
+  sed 's/^/  /' "$log" | tail -n 20 >&2
+  die "'${install[*]} --ignore-scripts' in $here failed (log above)"
+fi
+
+if ! check >"$log" 2>&1; then
+  sed 's/^/  /' "$log" | tail -n 10 >&2
+  die "onnxruntime-node was installed but require('onnxruntime-node') fails (log above)"
+fi

@@ -1,0 +1,77 @@
+// Kernels: reference (plain loops, the definition of correct) and fast (oneDNN) float
+// kernels. Shapes are validated before a kernel is called; kernels run blind and never throw.
+// Layout everywhere: NCHW, row-major.
+//
+// Reference kernels accumulate dot products in double: they are the yardstick the fast
+// kernels and ONNX Runtime are compared with, and (later) the fixed-point simulation, whose
+// integer products must be summed exactly.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "gammaq/graph.h"
+
+namespace gammaq::kernels {
+
+// Geometry of a 2-D convolution or pooling window over an NCHW batch.
+struct WindowGeom {
+  int64_t n = 1, c = 1, h = 1, w = 1;     // input
+  int64_t m = 1, oh = 1, ow = 1;          // output channels (conv) and size
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t pt = 0, pl = 0, pb = 0, pr = 0;  // pads: top, left, bottom, right
+  int64_t group = 1;
+};
+
+// Builds the geometry of `node` (Conv or pooling) for input shape x (NCHW) and output y.
+[[nodiscard]] WindowGeom window_geom(const Attributes& a, const Shape& x, const Shape& y);
+
+// Applies a fused activation to one value.
+[[nodiscard]] inline float activate(float v, const Attributes& a) noexcept {
+  switch (a.activation) {
+    case Activation::None: return v;
+    case Activation::Relu: return v > 0.0f ? v : 0.0f;
+    case Activation::Clip: return v < a.act_min ? a.act_min : (v > a.act_max ? a.act_max : v);
+    case Activation::LeakyRelu: return v >= 0.0f ? v : v * a.act_alpha;
+    case Activation::Sigmoid: return 1.0f / (1.0f + __builtin_expf(-v));
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------- reference kernels (f32)
+// Threads: each kernel may split the batch over OpenMP threads; results do not depend on the
+// thread count.
+
+// y[n,m,oh,ow] = act(b[m] + sum w[m,c',kh,kw] * x[n,g*C'+c', ...]); b may be null.
+void conv2d_f32_ref(const WindowGeom& g, const float* x, const float* w, const float* b,
+                    float* y, const Attributes& a) noexcept;
+// y[n,o] = act(b[o] + sum_k w[o,k] x[n,k]); b may be null.
+void gemm_f32_ref(int64_t n, int64_t k, int64_t out, const float* x, const float* w,
+                  const float* b, float* y, const Attributes& a) noexcept;
+void maxpool2d_f32_ref(const WindowGeom& g, const float* x, float* y) noexcept;
+void avgpool2d_f32_ref(const WindowGeom& g, bool count_include_pad, const float* x,
+                       float* y) noexcept;
+void global_avgpool_f32_ref(int64_t n, int64_t c, int64_t hw, const float* x, float* y) noexcept;
+// ONNX LRN: y = x / (bias + alpha/size * sum_{c' in window} x[c']^2)^beta.
+void lrn_f32_ref(int64_t n, int64_t c, int64_t hw, const Attributes& a, const float* x,
+                 float* y) noexcept;
+// Elementwise activation (Relu, Clip, LeakyRelu, Sigmoid as `op`).
+void unary_f32_ref(OpType op, const Attributes& a, std::span<const float> x,
+                   std::span<float> y) noexcept;
+// y = act(x0 (+|*) x1) with numpy broadcasting of both inputs to shape ys.
+void binary_f32_ref(OpType op, const Attributes& a, const Shape& s0, const float* x0,
+                    const Shape& s1, const float* x1, const Shape& ys, float* y) noexcept;
+// Per-channel affine: y = (x - mean) * scale / sqrt(var + eps) + bias, channel axis 1.
+void batchnorm_f32_ref(int64_t n, int64_t c, int64_t inner, const float* scale,
+                       const float* bias, const float* mean, const float* var, float eps,
+                       const float* x, float* y) noexcept;
+// Softmax over the last axis of [rows, cols].
+void softmax_f32_ref(int64_t rows, int64_t cols, const float* x, float* y) noexcept;
+// Constant padding; pads in ONNX order (begins of every axis, then ends).
+void pad_f32_ref(const Shape& xs, const std::vector<int64_t>& pads, float value, const float* x,
+                 const Shape& ys, float* y) noexcept;
+// Concatenation along `axis` of inputs with shapes xs into y.
+void concat_f32_ref(int64_t axis, std::span<const Shape> xs, std::span<const float* const> x,
+                    const Shape& ys, float* y) noexcept;
+
+}  // namespace gammaq::kernels

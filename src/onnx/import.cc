@@ -1,0 +1,212 @@
+#include "onnx/import.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <unordered_map>
+
+#include "gammaq/error.h"
+#include "onnx/import_context.h"
+
+namespace gammaq {
+namespace {
+
+constexpr int64_t kMinOpset = 11;
+constexpr int64_t kMaxOpset = 17;
+constexpr size_t kMaxModelBytes = size_t{2} << 30;  // protobuf's own hard limit
+
+std::string first_line(const std::string& s) {
+  const size_t nl = s.find('\n');
+  std::string line = nl == std::string::npos ? s : s.substr(0, nl);
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+using onnx_import::Context;
+
+class Importer {
+ public:
+  Importer(onnx::ModelProto& model, std::string name) : model_(model) {
+    ctx_.g.name = std::move(name);
+  }
+
+  Graph run() {
+    read_opset();
+    check_supported_ops();
+    run_checker_and_inference();
+    for (const auto& p : model_.metadata_props()) g_.metadata[p.key()] = p.value();
+    const onnx::GraphProto& gp = model_.graph();
+    for (const auto& init : gp.initializer()) {
+      try {
+        ctx_.add_constant(init.name(), onnx_import::tensor_from_proto(init, true));
+      } catch (const Error& e) {
+        throw with_context(e, "initializer '" + init.name() + "'");
+      }
+    }
+    add_graph_input();
+    collect_shapes();
+    for (const auto& n : gp.node())
+      for (const auto& in : n.input()) ctx_.consumed.insert(in);
+    for (const auto& out : gp.output()) ctx_.consumed.insert(out.name());
+    for (int i = 0; i < gp.node_size(); ++i) onnx_import::import_node(ctx_, gp.node(i), i);
+    if (gp.output_size() < 1) throw Error(ErrorKind::InvalidModel, "graph has no output");
+    g_.output = ctx_.lookup(gp.output(0).name(), "graph output");
+    if (g_.values[g_.output].is_constant)
+      throw Error(ErrorKind::InvalidModel, "graph output '" + gp.output(0).name() +
+                                               "' is a constant, not computed from the input");
+    validate(g_);
+    return std::move(g_);
+  }
+
+ private:
+  void read_opset() {
+    for (const auto& op : model_.opset_import())
+      if (op.domain().empty() || op.domain() == "ai.onnx") g_.opset = op.version();
+    if (g_.opset == 0) throw Error(ErrorKind::InvalidModel, "no default-domain opset_import");
+    if (g_.opset < kMinOpset || g_.opset > kMaxOpset)
+      throw Error(ErrorKind::UnsupportedOp,
+                  str_cat("opset ", g_.opset, " is not supported (gammaq reads opsets ",
+                          kMinOpset, "-", kMaxOpset, "); convert the model with onnx's "
+                          "version_converter"));
+  }
+
+  void check_supported_ops() const {
+    if (!model_.has_graph()) throw Error(ErrorKind::InvalidModel, "model has no graph");
+    const auto& gp = model_.graph();
+    for (int i = 0; i < gp.node_size(); ++i) {
+      const auto& n = gp.node(i);
+      const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
+      if (!default_domain || !op_from_onnx(n.op_type()))
+        throw Error(ErrorKind::UnsupportedOp,
+                    str_cat(onnx_import::node_label(n, i), ": unsupported operator '",
+                            n.domain().empty() ? "" : n.domain() + ".", n.op_type(), "' (opset ",
+                            g_.opset, "); see 'gammaq inspect --ops'"));
+    }
+  }
+
+  void run_checker_and_inference() {
+    try {
+      onnx::checker::check_model(model_);
+    } catch (const std::exception& e) {
+      throw Error(ErrorKind::InvalidModel, "ONNX checker: " + first_line(e.what()));
+    }
+    // Shape inference with the batch dimension fixed to 1: every activation gets a concrete
+    // batch-1 shape, which the executor scales to its batch.
+    onnx::ModelProto copy = model_;
+    auto* gp = copy.mutable_graph();
+    const std::string image = image_input_name();
+    for (auto& in : *gp->mutable_input()) {
+      if (in.name() != image) continue;
+      auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+      if (shape->dim_size() > 0) shape->mutable_dim(0)->set_dim_value(1);
+    }
+    gp->clear_value_info();
+    for (auto& out : *gp->mutable_output()) {
+      auto* tt = out.mutable_type()->mutable_tensor_type();
+      tt->clear_shape();
+    }
+    try {
+      onnx::ShapeInferenceOptions opts(/*check_type=*/true, /*error_mode=*/1,
+                                       /*data_prop=*/true);
+      onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), opts);
+    } catch (const std::exception& e) {
+      throw Error(ErrorKind::InvalidModel, "ONNX shape inference: " + first_line(e.what()));
+    }
+    inferred_ = copy.graph();
+  }
+
+  std::string image_input_name() const {
+    const auto& gp = model_.graph();
+    std::vector<std::string> names;
+    for (const auto& in : gp.input()) {
+      bool is_init = false;
+      for (const auto& init : gp.initializer()) is_init |= init.name() == in.name();
+      if (!is_init) names.push_back(in.name());
+    }
+    if (names.size() != 1)
+      throw Error(ErrorKind::UnsupportedOp,
+                  str_cat("model has ", names.size(),
+                          " non-constant inputs; gammaq supports exactly one image input"));
+    return names[0];
+  }
+
+  void add_graph_input() {
+    const auto& gp = model_.graph();
+    const std::string name = image_input_name();
+    for (const auto& in : gp.input()) {
+      if (in.name() != name) continue;
+      const auto& tt = in.type().tensor_type();
+      if (tt.elem_type() != onnx::TensorProto::FLOAT)
+        throw Error(ErrorKind::UnsupportedOp, "input '" + name + "' must be float32");
+      Shape s;
+      for (int d = 0; d < tt.shape().dim_size(); ++d) {
+        const auto& dim = tt.shape().dim(d);
+        if (d == 0) {
+          s.push_back(1);
+        } else if (dim.has_dim_value() && dim.dim_value() > 0) {
+          s.push_back(dim.dim_value());
+        } else {
+          throw Error(ErrorKind::UnsupportedOp,
+                      str_cat("input '", name, "' dimension ", d,
+                              " is not a fixed positive size; only the batch dimension may vary"));
+        }
+      }
+      if (s.size() != 4)
+        throw Error(ErrorKind::UnsupportedOp,
+                    str_cat("input '", name, "' has rank ", s.size(), "; expected N x C x H x W"));
+      g_.input = ctx_.add_activation(name, s, -1);
+      return;
+    }
+  }
+
+  void collect_shapes() {
+    auto take = [&](const onnx::ValueInfoProto& vi) {
+      if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
+      Shape s;
+      for (const auto& dim : vi.type().tensor_type().shape().dim()) {
+        if (!dim.has_dim_value()) return;  // unknown: leave it to the op's own inference
+        s.push_back(dim.dim_value());
+      }
+      ctx_.shapes[vi.name()] = s;
+    };
+    for (const auto& vi : inferred_.value_info()) take(vi);
+    for (const auto& vi : inferred_.output()) take(vi);
+  }
+
+  onnx::ModelProto& model_;
+  onnx::GraphProto inferred_;
+  Context ctx_;
+  Graph& g_ = ctx_.g;
+};
+
+}  // namespace
+
+Graph import_onnx_bytes(const std::string& bytes, const std::string& name) {
+  onnx::ModelProto model;
+  if (bytes.empty()) throw Error(ErrorKind::InvalidModel, "file is empty");
+  if (bytes.size() >= kMaxModelBytes)
+    throw Error(ErrorKind::InvalidModel, "file is larger than protobuf's 2 GiB limit");
+  if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    throw Error(ErrorKind::InvalidModel,
+                "cannot parse ONNX protobuf (truncated or not an ONNX file)");
+  return Importer(model, name).run();
+}
+
+Graph import_onnx_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorKind::Io, str_cat("cannot open: ", std::strerror(errno)));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  std::string name = path;
+  if (auto slash = name.find_last_of('/'); slash != std::string::npos) name = name.substr(slash + 1);
+  if (auto dot = name.rfind(".onnx"); dot != std::string::npos && dot > 0) name.resize(dot);
+  return import_onnx_bytes(ss.str(), name);
+}
+
+}  // namespace gammaq

@@ -1,0 +1,87 @@
+#include "common.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "gammaq/error.h"
+#include "onnx/import.h"
+
+namespace gammaq::cli {
+
+LoadedModel load_model(const std::string& path) {
+  LoadedModel m;
+  m.path = path;
+  try {
+    m.graph = import_onnx_file(path);
+  } catch (const Error& e) {
+    throw with_context(e, path);
+  }
+  m.passes = optimize(m.graph);
+  return m;
+}
+
+void PreprocessFlags::add_to(CLI::App& app) {
+  app.add_option("--scale", scale, "pixel scale (default from the model, else 1/255)");
+  app.add_option("--mean", mean, "per-channel mean subtracted after scaling");
+  app.add_option("--std", std, "per-channel divisor after subtracting the mean")->check(CLI::PositiveNumber);
+  app.add_option("--channels", channels, "gray, rgb or bgr")->check(CLI::IsMember({"gray", "rgb", "bgr"}));
+  app.add_option("--size", size, "H W to resize raw images to")->expected(2);
+}
+
+Preprocess PreprocessFlags::resolve(const Graph& g) const {
+  Preprocess p;
+  auto it = g.metadata.find("gammaq.preprocess");
+  if (it != g.metadata.end()) {
+    try {
+      p = parse_preprocess_json(it->second);
+    } catch (const Error& e) {
+      throw with_context(e, g.name + ": metadata 'gammaq.preprocess'");
+    }
+  } else {
+    const Shape& in = g.values[g.input].shape;
+    p.channels = in[1] == 3 ? Channels::Rgb : Channels::Gray;
+    p.height = in[2];
+    p.width = in[3];
+  }
+  if (scale) p.scale = *scale;
+  if (!mean.empty()) p.mean = mean;
+  if (!std.empty()) p.std = std;
+  if (channels == "gray") p.channels = Channels::Gray;
+  if (channels == "rgb") p.channels = Channels::Rgb;
+  if (channels == "bgr") p.channels = Channels::Bgr;
+  if (size.size() == 2) {
+    p.height = size[0];
+    p.width = size[1];
+  }
+  return p;
+}
+
+double now_seconds() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
+}
+
+Progress::Progress(std::string what, int64_t total, bool quiet)
+    : what_(std::move(what)), total_(total), quiet_(quiet), tty_(isatty(2) != 0),
+      start_(now_seconds()) {}
+
+void Progress::update(int64_t done, const std::string& extra) {
+  if (quiet_) return;
+  const double t = now_seconds();
+  if (done < total_ && t - last_ < (tty_ ? 0.2 : 5.0)) return;
+  last_ = t;
+  const double elapsed = t - start_;
+  const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / done : 0.0;
+  std::fprintf(stderr, "%s%s: %lld/%lld (%.0f%%) %s ETA %.0fs%s", tty_ ? "\r" : "",
+               what_.c_str(), static_cast<long long>(done), static_cast<long long>(total_),
+               total_ ? 100.0 * done / total_ : 100.0, extra.c_str(), eta, tty_ ? "  " : "\n");
+  std::fflush(stderr);
+}
+
+void Progress::finish() {
+  if (!quiet_ && tty_) std::fprintf(stderr, "\n");
+}
+
+}  // namespace gammaq::cli

@@ -1,0 +1,55 @@
+// Shared pieces of the gammaq subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "gammaq/dataset.h"
+#include "gammaq/graph.h"
+#include "ir/passes.h"
+
+namespace gammaq::cli {
+
+struct LoadedModel {
+  std::string path;
+  Graph graph;
+  PassReport passes;
+};
+
+// Imports MODEL and runs the graph passes; errors carry the file name.
+[[nodiscard]] LoadedModel load_model(const std::string& path);
+
+// Preprocessing flags for raw images, used when the model has no gammaq.preprocess metadata
+// (and overriding it field by field when given).
+struct PreprocessFlags {
+  std::optional<double> scale;
+  std::vector<float> mean, std;
+  std::string channels;
+  std::vector<int64_t> size;
+  void add_to(CLI::App& app);
+  [[nodiscard]] Preprocess resolve(const Graph& g) const;
+};
+
+// Progress on stderr: "\r" updates on a terminal, a line every few seconds otherwise.
+class Progress {
+ public:
+  Progress(std::string what, int64_t total, bool quiet);
+  void update(int64_t done, const std::string& extra = "");
+  void finish();
+
+ private:
+  std::string what_;
+  int64_t total_;
+  bool quiet_, tty_;
+  double start_, last_ = -1.0;
+};
+
+[[nodiscard]] double now_seconds();
+
+using Subcommand = int (*)();
+
+void add_inspect(CLI::App& app, Subcommand& run);
+void add_eval(CLI::App& app, Subcommand& run);
+
+}  // namespace gammaq::cli
