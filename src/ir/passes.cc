@@ -1,5 +1,6 @@
 #include "ir/passes.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "gammaq/error.h"
@@ -43,7 +44,10 @@ int remove_identities(Graph& g) {
   int removed = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    if (n.op != OpType::Identity && n.op != OpType::Dropout) continue;
+    const bool zero_pad = n.op == OpType::Pad &&
+                          std::all_of(n.attrs.pads.begin(), n.attrs.pads.end(),
+                                      [](int64_t p) { return p == 0; });
+    if (n.op != OpType::Identity && n.op != OpType::Dropout && !zero_pad) continue;
     replace_uses(g, n.outputs[0], n.inputs[0]);
     dead[i] = true;
     ++removed;

@@ -11,7 +11,7 @@ struct PassReport {
   int fused_activations = 0;   // Relu/Clip/LeakyRelu fused into Conv, Gemm or Add
 };
 
-// Bypasses Identity and Dropout (inference: both are the identity).
+// Bypasses Identity, Dropout (inference: both are the identity) and Pad with all pads 0.
 int remove_identities(Graph& g);
 // Folds BatchNormalization into the Conv that produces its input when that Conv output has no
 // other reader: W' = W * s, b' = (b - mean) * s + B with s = scale / sqrt(var + eps).

@@ -74,4 +74,9 @@ void pad_f32_ref(const Shape& xs, const std::vector<int64_t>& pads, float value,
 void concat_f32_ref(int64_t axis, std::span<const Shape> xs, std::span<const float* const> x,
                     const Shape& ys, float* y) noexcept;
 
+// Runs `node` with the reference kernels. `in` holds one tensor per node input (constants
+// included, in node order); y has the output's batch shape.
+void run_node_reference(const Graph& g, const Node& node, std::span<const Tensor* const> in,
+                        Tensor& y);
+
 }  // namespace gammaq::kernels

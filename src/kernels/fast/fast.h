@@ -1,24 +1,38 @@
-// Fast float kernels (oneDNN). Each one is built for one node and one batch size, owns its
-// reordered weights and primitive, and is compared against its reference twin in the tests.
+// The fast float path: a whole graph compiled to oneDNN primitives.
+//
+// Activations stay in the layout oneDNN's primitives prefer (blocked nChw8c on AVX2) from one
+// primitive to the next; reorders are inserted only where a layout changes. Convolution,
+// Gemm (inner product), pooling, LRN, Concat, Add/Mul and unfused activations run in oneDNN;
+// every other operator runs its reference kernel on plain NCHW tensors. Fused activations
+// become oneDNN post-ops. Each FastGraph is built for one batch size.
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "gammaq/graph.h"
 
 namespace gammaq::kernels {
 
-class FastKernel {
+class FastGraph {
  public:
-  virtual ~FastKernel() = default;
-  // inputs: the node's activation inputs (NCHW, batch shapes); output: NCHW.
-  virtual void run(std::span<const float* const> inputs, float* output) = 0;
-};
+  // The graph must outlive the FastGraph.
+  FastGraph(const Graph& g, int64_t batch);
+  ~FastGraph();
+  FastGraph(const FastGraph&) = delete;
+  FastGraph& operator=(const FastGraph&) = delete;
 
-// A fast kernel for `node` at batch size `batch`, or nullptr when the op has none
-// (the executor then uses the reference kernel). Conv, Gemm, MaxPool, AveragePool and LRN.
-[[nodiscard]] std::unique_ptr<FastKernel> make_fast_kernel(const Graph& g, const Node& node,
-                                                           int64_t batch);
+  // Runs the graph on plain NCHW `input` (batch rows); returns the plain graph output.
+  const Tensor& run(const Tensor& input);
+  // Plain (row-major NCHW) tensor of activation `id` from the last run; converted on demand.
+  const Tensor& plain(int id);
+  // The implementation oneDNN chose for node `index` ("ref" for the reference fallback).
+  [[nodiscard]] std::string impl_name(size_t index) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Sets the number of threads the fast and reference kernels use (OpenMP).
 void set_kernel_threads(int threads);

@@ -1,0 +1,376 @@
+// FastGraph: oneDNN execution of a whole graph (see fast.h).
+#include <omp.h>
+
+#include <functional>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+
+#include "gammaq/error.h"
+#include "kernels/fast/fast.h"
+#include "kernels/kernels.h"
+
+namespace gammaq::kernels {
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+using Args = std::unordered_map<int, memory>;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+memory::dims dims_of(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+
+memory::desc plain_md(const Shape& s) {
+  static const tag kTags[] = {tag::a, tag::a, tag::ab, tag::abc, tag::abcd, tag::abcde};
+  GAMMAQ_CHECK(!s.empty() && s.size() <= 5, "rank ", s.size());
+  return memory::desc(dims_of(s), dt::f32, kTags[s.size()]);
+}
+
+dnnl::post_ops activation_post_ops(const Attributes& a) {
+  dnnl::post_ops ops;
+  switch (a.activation) {
+    case Activation::None: break;
+    case Activation::Relu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
+    case Activation::LeakyRelu:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, a.act_alpha, 0.0f);
+      break;
+    case Activation::Clip:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, a.act_min, a.act_max);
+      break;
+    case Activation::Sigmoid:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+      break;
+  }
+  return ops;
+}
+
+dnnl::primitive_attr activation_attr(const Attributes& a) {
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(activation_post_ops(a));
+  return attr;
+}
+
+std::string impl_of(const dnnl::primitive_desc_base& pd) { return pd.impl_info_str(); }
+
+}  // namespace
+
+struct FastGraph::Impl {
+  const Graph& g;
+  int64_t batch;
+  dnnl::stream stream{cpu_engine()};
+  std::vector<Tensor> plain;        // per value: plain storage (activations)
+  std::vector<memory::desc> md;     // per value: layout chosen by its producer
+  std::vector<memory> mem;          // per value: memory in that layout
+  std::vector<bool> plain_fresh;    // plain[] holds the last run's values
+  std::vector<std::function<void()>> steps;
+  std::vector<std::string> impl;    // per node
+  std::vector<memory> keep;         // weights, biases, scratch buffers
+
+  Impl(const Graph& graph, int64_t b) : g(graph), batch(b) {
+    const size_t nv = g.values.size();
+    plain.resize(nv);
+    md.resize(nv);
+    mem.resize(nv);
+    plain_fresh.assign(nv, false);
+    for (size_t v = 0; v < nv; ++v) {
+      if (g.values[v].is_constant) continue;
+      plain[v] = Tensor(batch_shape(static_cast<int>(v)));
+    }
+    const int in = g.input;
+    set_plain_layout(in);
+    for (const Node& n : g.nodes) build(n);
+    const int out = g.output;
+    if (!is_plain(out)) {
+      steps.push_back([this, out] { to_plain(out); });
+    }
+  }
+
+  Shape batch_shape(int v) const {
+    Shape s = g.values[v].shape;
+    s[0] = batch;
+    return s;
+  }
+  bool is_plain(int v) const { return md[v] == plain_md(batch_shape(v)); }
+  void set_plain_layout(int v) {
+    md[v] = plain_md(batch_shape(v));
+    mem[v] = memory(md[v], cpu_engine(), plain[v].data.data());
+  }
+  void set_layout(int v, const memory::desc& d) {
+    if (d == plain_md(batch_shape(v))) {
+      set_plain_layout(v);
+    } else {
+      md[v] = d;
+      mem[v] = memory(d, cpu_engine());
+    }
+  }
+  // Reorders value v into its plain tensor (a no-op for plain layouts).
+  void to_plain(int v) {
+    if (is_plain(v)) return;
+    memory dst(plain_md(batch_shape(v)), cpu_engine(), plain[v].data.data());
+    dnnl::reorder(mem[v], dst).execute(stream, mem[v], dst);
+  }
+  // A memory holding value v in layout `want`: v's own memory, or a scratch buffer filled by a
+  // reorder step added now.
+  memory as_layout(int v, const memory::desc& want) {
+    if (want == md[v]) return mem[v];
+    memory scratch(want, cpu_engine());
+    keep.push_back(scratch);
+    auto r = dnnl::reorder(mem[v], scratch);
+    memory src = mem[v];
+    steps.push_back([this, r, src, scratch]() mutable { r.execute(stream, src, scratch); });
+    return scratch;
+  }
+  memory constant_memory(const memory::desc& want, const memory::desc& have, const float* data) {
+    memory src(have, cpu_engine(), const_cast<float*>(data));
+    memory dst(want, cpu_engine());
+    dnnl::reorder(src, dst).execute(stream, src, dst);
+    stream.wait();
+    keep.push_back(dst);
+    return dst;
+  }
+  void add_step(dnnl::primitive p, Args args) {
+    steps.push_back([this, p, args] { p.execute(stream, args); });
+  }
+
+  void build(const Node& n) {
+    const int x = n.inputs[0];
+    const int y = n.outputs[0];
+    const Shape xs = batch_shape(x), ys = batch_shape(y);
+    const Attributes& a = n.attrs;
+    auto cdata = [&](size_t k) { return g.values[n.inputs[k]].data.data.data(); };
+    switch (n.op) {
+      case OpType::Conv: {
+        const WindowGeom w = window_geom(a, xs, ys);
+        const memory::dims wd = w.group == 1
+                                    ? memory::dims{w.m, w.c, w.kh, w.kw}
+                                    : memory::dims{w.group, w.m / w.group, w.c / w.group, w.kh, w.kw};
+        const memory::desc w_user(wd, dt::f32, w.group == 1 ? tag::oihw : tag::goihw);
+        const memory::desc any_src(dims_of(xs), dt::f32, tag::any);
+        const memory::desc any_dst(dims_of(ys), dt::f32, tag::any);
+        const memory::desc b_md({w.m}, dt::f32, tag::x);
+        dnnl::convolution_forward::desc d(
+            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any_src,
+            memory::desc(wd, dt::f32, tag::any), b_md, any_dst, {w.sh, w.sw},
+            {w.dh - 1, w.dw - 1}, {w.pt, w.pl}, {w.pb, w.pr});
+        dnnl::convolution_forward::primitive_desc pd(d, activation_attr(a), cpu_engine());
+        std::vector<float> bias(static_cast<size_t>(w.m), 0.0f);
+        if (n.inputs.size() > 2) std::copy_n(cdata(2), w.m, bias.begin());
+        const memory wm = constant_memory(pd.weights_desc(), w_user, cdata(1));
+        const memory bm = constant_memory(b_md, b_md, bias.data());
+        const memory src = as_layout(x, pd.src_desc());
+        set_layout(y, pd.dst_desc());
+        add_step(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm},
+                                                 {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, mem[y]}});
+        impl.push_back(impl_of(pd));
+        return;
+      }
+      case OpType::Gemm: {
+        const int64_t k = shape_numel(xs) / batch, out = ys[1];
+        const memory::desc src_md({batch, k}, dt::f32, tag::nc);
+        const memory::desc w_user({out, k}, dt::f32, tag::oi);
+        const memory::desc b_md({out}, dt::f32, tag::x);
+        dnnl::inner_product_forward::desc d(dnnl::prop_kind::forward_inference, src_md,
+                                            memory::desc({out, k}, dt::f32, tag::any), b_md,
+                                            memory::desc({batch, out}, dt::f32, tag::nc));
+        dnnl::inner_product_forward::primitive_desc pd(d, activation_attr(a), cpu_engine());
+        std::vector<float> bias(static_cast<size_t>(out), 0.0f);
+        if (n.inputs.size() > 2) std::copy_n(cdata(2), out, bias.begin());
+        const memory wm = constant_memory(pd.weights_desc(), w_user, cdata(1));
+        const memory bm = constant_memory(b_md, b_md, bias.data());
+        ensure_plain_input(x);
+        memory src(src_md, cpu_engine(), plain[x].data.data());
+        set_plain_layout(y);
+        add_step(dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm},
+                                                   {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, mem[y]}});
+        impl.push_back(impl_of(pd));
+        return;
+      }
+      case OpType::MaxPool:
+      case OpType::AveragePool:
+      case OpType::GlobalAveragePool:
+        if (build_pool(n, xs, ys)) return;
+        break;
+      case OpType::LRN: {
+        if (a.size % 2 == 0) break;  // oneDNN centres the window; ONNX is asymmetric then
+        dnnl::lrn_forward::desc d(dnnl::prop_kind::forward_inference,
+                                  dnnl::algorithm::lrn_across_channels, md[x], a.size, a.alpha,
+                                  a.beta, a.bias);
+        dnnl::lrn_forward::primitive_desc pd(d, cpu_engine());
+        set_layout(y, pd.dst_desc());
+        Args args{{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}};
+        if (pd.workspace_desc().get_size() != 0) {
+          memory ws(pd.workspace_desc(), cpu_engine());
+          keep.push_back(ws);
+          args.insert({DNNL_ARG_WORKSPACE, ws});
+        }
+        add_step(dnnl::lrn_forward(pd), args);
+        impl.push_back(impl_of(pd));
+        return;
+      }
+      case OpType::Concat: {
+        std::vector<memory::desc> srcs;
+        Args args;
+        for (size_t i = 0; i < n.inputs.size(); ++i) {
+          srcs.push_back(md[n.inputs[i]]);
+          args.insert({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), mem[n.inputs[i]]});
+        }
+        dnnl::concat::primitive_desc pd(static_cast<int>(a.axis), srcs, cpu_engine());
+        set_layout(y, pd.dst_desc());
+        args.insert({DNNL_ARG_DST, mem[y]});
+        add_step(dnnl::concat(pd), args);
+        impl.push_back(impl_of(pd));
+        return;
+      }
+      case OpType::Add:
+      case OpType::Mul: {
+        const Value& v1 = g.values[n.inputs[1]];
+        memory src1;
+        if (v1.is_constant) {
+          // Broadcast constant: right-aligned to the activation's rank, plain layout.
+          Shape s1(xs.size(), 1);
+          std::copy(v1.shape.begin(), v1.shape.end(), s1.end() - v1.shape.size());
+          if (v1.shape.size() > xs.size()) break;
+          src1 = constant_memory(plain_md(s1), plain_md(s1), v1.data.data.data());
+        } else {
+          if (batch_shape(n.inputs[1]) != xs) break;  // activation broadcasting: reference
+          src1 = as_layout(n.inputs[1], md[x]);
+        }
+        if (ys != xs) break;
+        dnnl::binary::desc d(n.op == OpType::Add ? dnnl::algorithm::binary_add
+                                                 : dnnl::algorithm::binary_mul,
+                             md[x], src1.get_desc(), md[x]);
+        dnnl::binary::primitive_desc pd(d, activation_attr(a), cpu_engine());
+        set_layout(y, pd.dst_desc());
+        add_step(dnnl::binary(pd), {{DNNL_ARG_SRC_0, mem[x]}, {DNNL_ARG_SRC_1, src1},
+                                    {DNNL_ARG_DST, mem[y]}});
+        impl.push_back(impl_of(pd));
+        return;
+      }
+      case OpType::Relu:
+      case OpType::Clip:
+      case OpType::LeakyRelu:
+      case OpType::Sigmoid: {
+        dnnl::algorithm alg = dnnl::algorithm::eltwise_relu;
+        float alpha = 0.0f, beta = 0.0f;
+        if (n.op == OpType::Clip) {
+          alg = dnnl::algorithm::eltwise_clip;
+          alpha = a.clip_min;
+          beta = a.clip_max;
+        } else if (n.op == OpType::LeakyRelu) {
+          alpha = a.alpha;
+        } else if (n.op == OpType::Sigmoid) {
+          alg = dnnl::algorithm::eltwise_logistic;
+        }
+        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md[x], alpha, beta);
+        dnnl::eltwise_forward::primitive_desc pd(d, cpu_engine());
+        set_layout(y, pd.dst_desc());
+        add_step(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}});
+        impl.push_back(impl_of(pd));
+        return;
+      }
+      default:
+        break;
+    }
+    build_reference(n);
+  }
+
+  bool build_pool(const Node& n, const Shape& xs, const Shape& ys) {
+    const int x = n.inputs[0], y = n.outputs[0];
+    Attributes a = n.attrs;
+    if (n.op == OpType::GlobalAveragePool) {
+      a.kernel = {xs[2], xs[3]};
+      a.strides = {1, 1};
+      a.pads = {0, 0, 0, 0};
+      a.dilations = {1, 1};
+    }
+    const WindowGeom w = window_geom(a, xs, ys);
+    if (w.dh != 1 || w.dw != 1) return false;
+    // oneDNN needs the right/bottom padding that yields ONNX's (possibly ceil_mode) size.
+    const int64_t pb = (w.oh - 1) * w.sh + w.kh - w.h - w.pt;
+    const int64_t pr = (w.ow - 1) * w.sw + w.kw - w.w - w.pl;
+    const bool overhang = pb > w.pb || pr > w.pr;
+    dnnl::algorithm alg = dnnl::algorithm::pooling_max;
+    if (n.op != OpType::MaxPool) {
+      if (a.count_include_pad && overhang) return false;  // ORT excludes the overhang
+      alg = a.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
+                                : dnnl::algorithm::pooling_avg_exclude_padding;
+    }
+    if (pb < 0 || pr < 0 || w.pt >= w.kh || w.pl >= w.kw) return false;
+    dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, md[x],
+                                  memory::desc(dims_of(ys), dt::f32, tag::any), {w.sh, w.sw},
+                                  {w.kh, w.kw}, {w.pt, w.pl}, {pb, pr});
+    dnnl::pooling_forward::primitive_desc pd(d, cpu_engine());
+    set_layout(y, pd.dst_desc());
+    Args args{{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}};
+    if (pd.workspace_desc().get_size() != 0) {
+      memory ws(pd.workspace_desc(), cpu_engine());
+      keep.push_back(ws);
+      args.insert({DNNL_ARG_WORKSPACE, ws});
+    }
+    add_step(dnnl::pooling_forward(pd), args);
+    impl.push_back(impl_of(pd));
+    return true;
+  }
+
+  // Adds a step that brings activation v into its plain tensor before the next step.
+  void ensure_plain_input(int v) {
+    if (is_plain(v)) return;
+    steps.push_back([this, v] { to_plain(v); });
+  }
+
+  void build_reference(const Node& n) {
+    std::vector<const Tensor*> ins;
+    for (int id : n.inputs) {
+      if (g.values[id].is_constant) {
+        ins.push_back(&g.values[id].data);
+      } else {
+        ensure_plain_input(id);
+        ins.push_back(&plain[id]);
+      }
+    }
+    const int y = n.outputs[0];
+    set_plain_layout(y);
+    steps.push_back([this, &n, ins, y] {
+      stream.wait();
+      run_node_reference(g, n, ins, plain[y]);
+    });
+    impl.push_back("ref");
+  }
+
+  void run(const Tensor& input) {
+    std::fill(plain_fresh.begin(), plain_fresh.end(), false);
+    std::copy(input.data.begin(), input.data.end(), plain[g.input].data.begin());
+    for (auto& s : steps) s();
+    stream.wait();
+    plain_fresh[g.output] = true;
+  }
+};
+
+FastGraph::FastGraph(const Graph& g, int64_t batch) : impl_(std::make_unique<Impl>(g, batch)) {}
+FastGraph::~FastGraph() = default;
+
+const Tensor& FastGraph::run(const Tensor& input) {
+  impl_->run(input);
+  return impl_->plain[impl_->g.output];
+}
+
+const Tensor& FastGraph::plain(int id) {
+  Impl& m = *impl_;
+  if (!m.plain_fresh[id]) {
+    m.to_plain(id);
+    m.stream.wait();
+    m.plain_fresh[id] = true;
+  }
+  return m.plain[id];
+}
+
+std::string FastGraph::impl_name(size_t index) const { return impl_->impl[index]; }
+
+void set_kernel_threads(int threads) { omp_set_num_threads(threads); }
+int kernel_threads() { return omp_get_max_threads(); }
+
+}  // namespace gammaq::kernels
