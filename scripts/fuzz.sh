@@ -18,7 +18,15 @@ for t in "${targets[@]}"; do
   work="$(mktemp -d)"
   [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
   echo "fuzz: $t for ${seconds}s" >&2
-  (cd "$work" && ASAN_OPTIONS=detect_leaks=0 "$OLDPWD/$build/tests/$t" -max_total_time="$seconds" \
-     -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 "$work" 2>&1 | tail -n 4)
-  rm -rf "$work"
+  mkdir -p "$build/artifacts"
+  if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 "$OLDPWD/$build/tests/$t" \
+          -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
+          -artifact_prefix="$OLDPWD/$build/artifacts/" "$work" >"$work.log" 2>&1); then
+    tail -n 60 "$work.log"
+    echo "fuzz: $t found a failure; reproducer in $build/artifacts/" >&2
+    rm -rf "$work" "$work.log"
+    exit 1
+  fi
+  grep '^stat::' "$work.log" | head -n 2
+  rm -rf "$work" "$work.log"
 done

@@ -62,6 +62,12 @@ const Tensor& Executor::run(const Tensor& images) {
                                                             images.shape.end())),
                         " do not match model input '", g_.values[g_.input].name, "' of shape ",
                         shape_str(Shape(want.begin() + 1, want.end()))));
+  constexpr int64_t kMaxBatchElements = int64_t{1} << 31;
+  for (const Value& v : g_.values)
+    if (!v.is_constant && shape_numel(v.shape) > kMaxBatchElements / images.shape[0])
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat("batch of ", images.shape[0], " images: tensor '", v.name,
+                          "' would exceed 2^31 values; use a smaller batch"));
   prepare(images.shape[0]);
   if (fast_) {
     const Tensor& out = fast_->graph->run(images);

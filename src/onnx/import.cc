@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <algorithm>
 #include <sstream>
 #include <unordered_map>
 
@@ -20,6 +21,8 @@ namespace {
 constexpr int64_t kMinOpset = 11;
 constexpr int64_t kMaxOpset = 17;
 constexpr size_t kMaxModelBytes = size_t{2} << 30;  // protobuf's own hard limit
+constexpr int64_t kMaxImageSide = 16384;
+constexpr int64_t kMaxImageElements = int64_t{1} << 28;
 
 std::string first_line(const std::string& s) {
   const size_t nl = s.find('\n');
@@ -90,12 +93,93 @@ class Importer {
     }
   }
 
+  // Ranks of every tensor, propagated by the rules of the supported operators, checked before
+  // ONNX shape inference runs: libonnx 1.12's Conv/pool inference dereferences null on inputs
+  // of rank < 3 (found by tests/fuzz/onnx_fuzz.cc), so such graphs must not reach it.
+  void check_ranks() const {
+    const auto& gp = model_.graph();
+    std::unordered_map<std::string, int> rank;
+    std::unordered_map<std::string, int64_t> length;  // element count of 1-D constants
+    for (const auto& init : gp.initializer()) {
+      rank[init.name()] = init.dims_size();
+      if (init.dims_size() == 1) length[init.name()] = init.dims(0);
+    }
+    for (const auto& in : gp.input())
+      if (!rank.count(in.name())) rank[in.name()] = in.type().tensor_type().shape().dim_size();
+    const std::string image = image_input_name();
+    if (rank[image] != 4)
+      throw Error(ErrorKind::UnsupportedOp,
+                  str_cat("input '", image, "' has rank ", rank[image],
+                          "; expected N x C x H x W"));
+    for (const auto& in : gp.input()) {
+      if (in.name() != image) continue;
+      int64_t numel = 1;
+      const auto& shape = in.type().tensor_type().shape();
+      for (int d = 1; d < shape.dim_size(); ++d) {
+        const int64_t v = shape.dim(d).dim_value();
+        if (v > kMaxImageSide)
+          throw Error(ErrorKind::UnsupportedOp,
+                      str_cat("input '", image, "' dimension ", d, " is ", v, "; at most ",
+                              kMaxImageSide, " is supported"));
+        numel *= std::max<int64_t>(v, 1);
+      }
+      if (numel > kMaxImageElements)
+        throw Error(ErrorKind::UnsupportedOp,
+                    str_cat("input '", image, "' has ", numel, " values per image; at most ",
+                            kMaxImageElements, " are supported"));
+    }
+    for (int i = 0; i < gp.node_size(); ++i) {
+      const auto& n = gp.node(i);
+      auto in_rank = [&](int k) -> int {
+        if (k >= n.input_size() || n.input(k).empty()) return -1;
+        auto it = rank.find(n.input(k));
+        if (it == rank.end())
+          throw Error(ErrorKind::InvalidModel, str_cat(onnx_import::node_label(n, i), ": input '",
+                                                       n.input(k), "' is undefined"));
+        return it->second;
+      };
+      const OpType op = *op_from_onnx(n.op_type());
+      int out = in_rank(0);
+      const bool window = op == OpType::Conv || op == OpType::MaxPool ||
+                          op == OpType::AveragePool || op == OpType::GlobalAveragePool ||
+                          op == OpType::LRN;
+      if (window && out != 4)
+        throw Error(ErrorKind::UnsupportedOp,
+                    str_cat(onnx_import::node_label(n, i), ": input rank ", out,
+                            "; only 2-D images (N x C x H x W)"));
+      if (op == OpType::Conv && in_rank(1) != 4)
+        throw Error(ErrorKind::UnsupportedOp, str_cat(onnx_import::node_label(n, i),
+                                                      ": weight rank ", in_rank(1), "; expected 4"));
+      switch (op) {
+        case OpType::Flatten: case OpType::Gemm: case OpType::MatMul: out = 2; break;
+        case OpType::Add: case OpType::Mul: out = std::max(out, in_rank(1)); break;
+        case OpType::Reshape: {
+          auto it = n.input_size() > 1 ? length.find(n.input(1)) : length.end();
+          out = it != length.end() && it->second <= 8 ? static_cast<int>(it->second) : -1;
+          break;
+        }
+        case OpType::Constant: {
+          out = 0;
+          for (const auto& a : n.attribute()) {
+            if (a.name() != "value") continue;
+            out = a.t().dims_size();
+            if (out == 1 && n.output_size() > 0) length[n.output(0)] = a.t().dims(0);
+          }
+          break;
+        }
+        default: break;
+      }
+      for (const auto& o : n.output()) rank[o] = out;
+    }
+  }
+
   void run_checker_and_inference() {
     try {
       onnx::checker::check_model(model_);
     } catch (const std::exception& e) {
       throw Error(ErrorKind::InvalidModel, "ONNX checker: " + first_line(e.what()));
     }
+    check_ranks();
     // Shape inference with the batch dimension fixed to 1: every activation gets a concrete
     // batch-1 shape, which the executor scales to its batch.
     onnx::ModelProto copy = model_;

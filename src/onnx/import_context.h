@@ -21,6 +21,8 @@ struct Context {
   // Id of the value named `name`; Error(InvalidModel) naming `what` when undefined.
   int lookup(const std::string& name, std::string_view what) const;
   int add_constant(const std::string& name, Tensor t);
+  // A constant gammaq derived (e.g. a transposed weight): not reachable by name from the model.
+  int add_internal_constant(const std::string& name, Tensor t);
   int add_activation(const std::string& name, Shape shape, int producer);
 };
 

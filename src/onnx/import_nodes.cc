@@ -24,6 +24,15 @@ int Context::add_constant(const std::string& name, Tensor t) {
   return id;
 }
 
+int Context::add_internal_constant(const std::string& name, Tensor t) {
+  Value v;
+  v.name = name;
+  v.shape = t.shape;
+  v.is_constant = true;
+  v.data = std::move(t);
+  return g.add_value(std::move(v));
+}
+
 int Context::add_activation(const std::string& name, Shape shape, int producer) {
   Value v;
   v.name = name;
@@ -40,6 +49,11 @@ std::string node_label(const onnx::NodeProto& n, int index) {
 }
 
 namespace {
+
+// Bounds on window attributes and tensor sizes: far above any CNN, small enough that no
+// index arithmetic overflows int64.
+constexpr int64_t kMaxWindow = int64_t{1} << 20;
+constexpr int64_t kMaxElements = int64_t{1} << 31;
 
 // Reads attributes of one node, remembering which were consumed so unknown ones can be
 // reported.
@@ -109,6 +123,10 @@ struct NodeIo {
       throw Error(ErrorKind::UnsupportedOp,
                   str_cat(label, ": ", role, " '", v.name,
                           "' is computed at run time; gammaq needs it to be an initializer"));
+    if (v.data.numel() < 1)
+      throw Error(ErrorKind::InvalidModel,
+                  str_cat(label, ": ", role, " '", v.name, "' is empty (shape ",
+                          shape_str(v.shape), ")"));
     for (size_t i = 0; i < v.data.data.size(); ++i)
       if (!std::isfinite(v.data.data[i]))
         throw Error(ErrorKind::InvalidModel,
@@ -145,6 +163,17 @@ Shape inferred_shape(const Context& ctx, const onnx::NodeProto& n, const std::st
     throw Error(ErrorKind::UnsupportedOp,
                 str_cat(label, ": output shape ", shape_str(it->second),
                         " does not keep the batch as dimension 0"));
+  int64_t numel = 1;
+  for (int64_t d : it->second) {
+    if (d < 1)
+      throw Error(ErrorKind::InvalidModel,
+                  str_cat(label, ": output shape ", shape_str(it->second),
+                          " has an empty or negative dimension (window larger than its input?)"));
+    if (numel > kMaxElements / d)
+      throw Error(ErrorKind::InvalidModel,
+                  str_cat(label, ": output shape ", shape_str(it->second), " exceeds 2^31 elements"));
+    numel *= d;
+  }
   return it->second;
 }
 
@@ -156,9 +185,10 @@ std::vector<int64_t> spatial_pads(const Attrs& a, const Shape& x, const std::vec
     auto pads = a.ints("pads", {0, 0, 0, 0});
     if (pads.size() != 4) a.fail("pads", str_cat("has ", pads.size(), " values, expected 4"));
     for (int64_t p : pads)
-      if (p < 0) a.fail("pads", "must be non-negative");
+      if (p < 0 || p > kMaxWindow) a.fail("pads", "must be in [0, 2^20]");
     return pads;
   }
+  if (a.find("pads")) a.fail("pads", "must not be given together with auto_pad");
   if (auto_pad == "VALID") return {0, 0, 0, 0};
   if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
     a.fail("auto_pad", "must be NOTSET, SAME_UPPER, SAME_LOWER or VALID");
@@ -179,7 +209,7 @@ std::vector<int64_t> positive_ints(const Attrs& a, std::string_view name,
   auto v = a.ints(name, std::move(def));
   if (v.size() != count) a.fail(name, str_cat("has ", v.size(), " values, expected ", count));
   for (int64_t x : v)
-    if (x < 1) a.fail(name, "values must be >= 1");
+    if (x < 1 || x > kMaxWindow) a.fail(name, "values must be in [1, 2^20]");
   return v;
 }
 
@@ -189,6 +219,34 @@ void window_attrs(const Attrs& a, const Shape& x, Attributes& at, bool with_dila
   at.dilations = with_dilations ? positive_ints(a, "dilations", {1, 1}, 2)
                                 : std::vector<int64_t>{1, 1};
   at.pads = spatial_pads(a, x, at.kernel, at.strides, at.dilations);
+}
+
+// Add/Mul: the activation operands have the output's rank and broadcast to it without
+// touching the batch dimension; a constant has at most that rank and, at equal rank, size 1
+// in the batch dimension. The broadcast computed from the real shapes must be the inferred one.
+void check_broadcast(const Context& ctx, const Node& node, const Shape& out,
+                     const std::string& label) {
+  Shape b(out.size(), 1);
+  for (int id : node.inputs) {
+    const Value& v = ctx.g.values[id];
+    const Shape& s = v.shape;
+    const bool bad_rank = v.is_constant ? s.size() > out.size() : s.size() != out.size();
+    if (bad_rank || (v.is_constant && s.size() == out.size() && s[0] != 1))
+      throw Error(ErrorKind::UnsupportedOp,
+                  str_cat(label, ": operand '", v.name, "' of shape ", shape_str(s),
+                          " does not broadcast to ", shape_str(out), " along the batch"));
+    for (size_t k = 0; k < s.size(); ++k) {
+      int64_t& d = b[out.size() - s.size() + k];
+      if (s[k] != 1 && d != 1 && s[k] != d)
+        throw Error(ErrorKind::InvalidModel,
+                    str_cat(label, ": operand shapes do not broadcast (", shape_str(s), ")"));
+      if (s[k] != 1) d = s[k];
+    }
+  }
+  if (b != out)
+    throw Error(ErrorKind::InvalidModel,
+                str_cat(label, ": operands broadcast to ", shape_str(b), ", shape inference says ",
+                        shape_str(out)));
 }
 
 }  // namespace
@@ -276,7 +334,7 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
         for (int64_t i = 0; i < k; ++i)
           wt.data[o * k + i] = alpha * (trans_b ? w.data[o * k + i] : w.data[i * out + o]);
       node.op = OpType::Gemm;
-      node.inputs = {x_id, ctx.add_constant(ctx.g.values[w_id].name + "#gemm", std::move(wt))};
+      node.inputs = {x_id, ctx.add_internal_constant(ctx.g.values[w_id].name + "#gemm", std::move(wt))};
       if (op == OpType::Gemm && io.has_input(2)) {
         const Value& c = ctx.g.values[io.weight(2, "bias")];
         if (c.data.numel() != out && c.data.numel() != 1)
@@ -285,7 +343,7 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
                               "] or a scalar"));
         Tensor b(Shape{out});
         for (int64_t o = 0; o < out; ++o) b.data[o] = beta * c.data.data[c.data.numel() == 1 ? 0 : o];
-        node.inputs.push_back(ctx.add_constant(c.name + "#gemm", std::move(b)));
+        node.inputs.push_back(ctx.add_internal_constant(c.name + "#gemm", std::move(b)));
       }
       break;
     }
@@ -332,6 +390,10 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
       const Shape& x = ctx.g.values[node.inputs[0]].shape;
       at.kernel = positive_ints(a, "kernel_shape", {}, 2);
       window_attrs(a, x, at, op == OpType::MaxPool);
+      for (int i = 0; i < 4; ++i)
+        if (at.pads[i] >= at.kernel[i % 2])
+          a.fail("pads", str_cat("value ", at.pads[i], " must be smaller than the kernel (",
+                                 at.kernel[i % 2], ")"));
       at.ceil_mode = a.i("ceil_mode", 0) != 0;
       at.count_include_pad = a.i("count_include_pad", 0) != 0;
       if (op == OpType::MaxPool && a.i("storage_order", 0) != 0)
@@ -423,6 +485,7 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
         a.unsupported(str_cat("pads must be a constant of ", 2 * rank, " values"));
       for (float v : p.data.data) {
         if (v < 0) a.unsupported("negative pads (cropping)");
+        if (v > kMaxWindow) a.fail("pads", "values must be <= 2^20");
         at.pads.push_back(static_cast<int64_t>(v));
       }
       if (at.pads[0] != 0 || at.pads[rank] != 0) a.unsupported("padding the batch dimension");
@@ -441,6 +504,13 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
 
   Shape out = inferred_shape(ctx, n, label);
   if (op == OpType::Reshape) at.reshape = out;
+  const Shape& x0 = ctx.g.values[node.inputs[0]].shape;
+  if ((op == OpType::Reshape || op == OpType::Flatten || op == OpType::Identity ||
+       op == OpType::Dropout) && shape_numel(out) != shape_numel(x0))
+    throw Error(ErrorKind::InvalidModel,
+                str_cat(label, ": output shape ", shape_str(out), " has ", shape_numel(out),
+                        " elements, input ", shape_str(x0), " has ", shape_numel(x0)));
+  if (op == OpType::Add || op == OpType::Mul) check_broadcast(ctx, node, out, label);
   node.outputs = {ctx.add_activation(n.output(0), out, static_cast<int>(ctx.g.nodes.size()))};
   ctx.g.nodes.push_back(std::move(node));
 }

@@ -231,9 +231,9 @@ struct FastGraph::Impl {
         memory src1;
         if (v1.is_constant) {
           // Broadcast constant: right-aligned to the activation's rank, plain layout.
+          if (v1.shape.size() > xs.size()) break;
           Shape s1(xs.size(), 1);
           std::copy(v1.shape.begin(), v1.shape.end(), s1.end() - v1.shape.size());
-          if (v1.shape.size() > xs.size()) break;
           src1 = constant_memory(plain_md(s1), plain_md(s1), v1.data.data.data());
         } else {
           if (batch_shape(n.inputs[1]) != xs) break;  // activation broadcasting: reference
@@ -299,7 +299,7 @@ struct FastGraph::Impl {
       alg = a.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                 : dnnl::algorithm::pooling_avg_exclude_padding;
     }
-    if (pb < 0 || pr < 0 || w.pt >= w.kh || w.pl >= w.kw) return false;
+    if (pb < 0 || pr < 0 || w.pt >= w.kh || w.pl >= w.kw || pb >= w.kh || pr >= w.kw) return false;
     dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, md[x],
                                   memory::desc(dims_of(ys), dt::f32, tag::any), {w.sh, w.sw},
                                   {w.kh, w.kw}, {w.pt, w.pl}, {pb, pr});
@@ -360,6 +360,9 @@ const Tensor& FastGraph::run(const Tensor& input) {
 
 const Tensor& FastGraph::plain(int id) {
   Impl& m = *impl_;
+  GAMMAQ_CHECK(id >= 0 && static_cast<size_t>(id) < m.plain.size() && !m.g.values[id].is_constant &&
+                   !m.plain[id].shape.empty(),
+               "value ", id, " is not an activation");
   if (!m.plain_fresh[id]) {
     m.to_plain(id);
     m.stream.wait();

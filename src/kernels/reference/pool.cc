@@ -15,7 +15,7 @@ void maxpool2d_f32_ref(const WindowGeom& g, const float* x, float* y) noexcept {
       float* yc = y + (n * g.c + c) * g.oh * g.ow;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
-          float best = -std::numeric_limits<float>::infinity();
+          float best = std::numeric_limits<float>::lowest();
           for (int64_t ky = 0; ky < g.kh; ++ky) {
             const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
             if (iy < 0 || iy >= g.h) continue;

@@ -1,0 +1,105 @@
+'use strict';
+// Float throughput of gammaq vs ONNX Runtime on every zoo model, measured in the same run,
+// appended to bench/results.json and printed as a Markdown table (the README quotes it).
+//   node scripts/bench_report.js [--threads 1,2] [--batch 64] [--seconds 3] [--repeats 3]
+//        [--build build] [--no-write]
+// Each (model, threads) pair alternates gammaq and ORT `repeats` times and keeps the median
+// of each, so slow drifts of the machine hit both alike. GFLOP/s counts 2 FLOP per MAC; the
+// peak is measured by float_bench's FMA loop on the same threads.
+const path = require('path');
+const fs = require('fs');
+const os = require('os');
+const { execFileSync } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+
+function opt(name, def) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+
+const threadsList = opt('--threads', '1,2').split(',').map(Number);
+const batch = Number(opt('--batch', '64'));
+const seconds = Number(opt('--seconds', '3'));
+const repeats = Number(opt('--repeats', '3'));
+const build = path.resolve(root, opt('--build', 'build'));
+const write = !process.argv.includes('--no-write');
+const bench = path.join(build, 'bench', 'float_bench');
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function gammaqRun(filter, threads) {
+  const out = execFileSync(bench, [`--threads=${threads}`, `--batch=${batch}`,
+    `--benchmark_filter=${filter}`, '--benchmark_format=json', `--benchmark_min_time=${seconds}`],
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(out).benchmarks[0];
+}
+
+function ortRun(model, threads) {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'ort_bench.js'), model,
+    '--threads', String(threads), '--batch', String(batch), '--seconds', String(seconds)],
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(out).images_per_s;
+}
+
+function cpuName() {
+  const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/);
+  return m ? m[1].trim() : 'unknown';
+}
+
+function main() {
+  const models = fs.readdirSync(path.join(root, 'models')).filter((f) => f.endsWith('.onnx')).sort();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch (e) { /* not a git checkout */ }
+  const runs = [];
+  for (const threads of threadsList) {
+    const peak = gammaqRun('BM_peak_fma_avx2', threads)['GFLOP/s'];
+    const entry = { date: new Date().toISOString(), commit, cpu: cpuName(), cores: os.cpus().length,
+      threads, batch, seconds, repeats, peak_gflops: peak, models: {} };
+    for (const file of models) {
+      const name = path.basename(file, '.onnx');
+      const g = [], o = [];
+      let macs = 0;
+      for (let r = 0; r < repeats; r++) {
+        const b = gammaqRun(`^BM_engine_float_fast/${name}$`, threads);
+        g.push(b['images/s']);
+        macs = b['MACs/image'];
+        o.push(ortRun(path.join(root, 'models', file), threads));
+      }
+      const gi = median(g), oi = median(o);
+      const gflops = gi * 2 * macs / 1e9;
+      entry.models[name] = { gammaq_images_per_s: gi, ort_images_per_s: oi, ratio: gi / oi,
+        macs_per_image: macs, gammaq_gflops: gflops, peak_fraction: gflops / peak,
+        gammaq_samples: g, ort_samples: o };
+      process.stderr.write(`bench: ${name} threads ${threads}: gammaq ${gi.toFixed(0)}/s ORT ${oi.toFixed(0)}/s\n`);
+    }
+    runs.push(entry);
+  }
+  const file = path.join(root, 'bench', 'results.json');
+  if (write) {
+    let all = { about: 'Appended by scripts/bench_report.js; float images/s at batch ' +
+      'B of gammaq (build/bench/float_bench) and ONNX Runtime (scripts/ort_bench.js) in one run.', runs: [] };
+    if (fs.existsSync(file)) all = JSON.parse(fs.readFileSync(file, 'utf8'));
+    all.runs.push(...runs);
+    fs.writeFileSync(file + '.tmp', JSON.stringify(all, null, 1) + '\n');
+    fs.renameSync(file + '.tmp', file);
+  }
+  for (const e of runs) {
+    console.log(`\n${e.cpu}, ${e.threads} thread(s), batch ${e.batch}, commit ${e.commit}; ` +
+      `measured FMA peak ${e.peak_gflops.toFixed(1)} GFLOP/s\n`);
+    console.log('| model | MACs/image | gammaq images/s | ORT images/s | gammaq / ORT | GFLOP/s | of peak |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    for (const [name, m] of Object.entries(e.models)) {
+      console.log(`| ${name} | ${(m.macs_per_image / 1e6).toFixed(2)} M | ${m.gammaq_images_per_s.toFixed(0)} | ` +
+        `${m.ort_images_per_s.toFixed(0)} | ${m.ratio.toFixed(2)} | ${m.gammaq_gflops.toFixed(1)} | ` +
+        `${(100 * m.peak_fraction).toFixed(0)}% |`);
+    }
+  }
+}
+
+main();
