@@ -39,8 +39,8 @@ __attribute__((target("avx2,fma"))) void BM_peak_fma_avx2(benchmark::State& stat
     }
     flops += int64_t{threads} * 1000000 * 10 * 8 * 2;
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(flops) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(static_cast<double>(flops) / 1e9, benchmark::Counter::kIsRate);
 }
 
 void BM_engine_float(benchmark::State& state, const std::string& path, gammaq::KernelImpl impl) {
@@ -59,7 +59,8 @@ void BM_engine_float(benchmark::State& state, const std::string& path, gammaq::K
   for (auto _ : state) benchmark::DoNotOptimize(exec.run(x).data.data());
   const double images = static_cast<double>(state.iterations() * g_batch);
   state.counters["images/s"] = benchmark::Counter(images, benchmark::Counter::kIsRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(images * 2.0 * macs / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(images * 2.0 * macs / 1e9, benchmark::Counter::kIsRate);
   state.counters["MACs/image"] = static_cast<double>(macs);
   state.counters["threads"] = g_threads;
   state.counters["batch"] = static_cast<double>(g_batch);
@@ -70,13 +71,18 @@ void BM_engine_float(benchmark::State& state, const std::string& path, gammaq::K
 int main(int argc, char** argv) {
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0) g_threads = std::atoi(argv[i] + 10);
-    else if (std::strncmp(argv[i], "--batch=", 8) == 0) g_batch = std::atoll(argv[i] + 8);
-    else rest.push_back(argv[i]);
+    if (std::strncmp(argv[i], "--threads=", 10) == 0)
+      g_threads = std::atoi(argv[i] + 10);
+    else if (std::strncmp(argv[i], "--batch=", 8) == 0)
+      g_batch = std::atoll(argv[i] + 8);
+    else
+      rest.push_back(argv[i]);
   }
   omp_set_num_threads(g_threads);
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    benchmark::RegisterBenchmark("BM_peak_fma_avx2", BM_peak_fma_avx2)->Arg(g_threads)->UseRealTime();
+    benchmark::RegisterBenchmark("BM_peak_fma_avx2", BM_peak_fma_avx2)
+        ->Arg(g_threads)
+        ->UseRealTime();
   const std::string zoo = std::string(GAMMAQ_SOURCE_DIR) + "/models";
   std::vector<std::string> models;
   for (const auto& e : std::filesystem::directory_iterator(zoo))
@@ -84,9 +90,12 @@ int main(int argc, char** argv) {
   std::sort(models.begin(), models.end());
   for (const auto& m : models) {
     const std::string name = std::filesystem::path(m).stem().string();
-    benchmark::RegisterBenchmark(("BM_engine_float_fast/" + name).c_str(),
-                                 [m](benchmark::State& s) { BM_engine_float(s, m, gammaq::KernelImpl::Fast); })
-        ->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(2.0);
+    benchmark::RegisterBenchmark(
+        ("BM_engine_float_fast/" + name).c_str(),
+        [m](benchmark::State& s) { BM_engine_float(s, m, gammaq::KernelImpl::Fast); })
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(2.0);
   }
   int n = static_cast<int>(rest.size());
   benchmark::Initialize(&n, rest.data());

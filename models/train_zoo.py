@@ -111,12 +111,12 @@ class AlexNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 48, 7, 2, 3), nn.ReLU(), LRN(),  # 14
+            nn.Conv2d(1, 48, 7, 2, 3, bias=False), nn.BatchNorm2d(48), nn.ReLU(), LRN(),  # 14
             nn.MaxPool2d(3, 2, 1),                                   # 7
-            nn.Conv2d(48, 96, 5, padding=2), nn.ReLU(), LRN(),
-            nn.Conv2d(96, 96, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(96, 96, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(96, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(48, 96, 5, padding=2, bias=False), nn.BatchNorm2d(96), nn.ReLU(), LRN(),
+            *conv_bn_relu(96, 96, 3, 1),
+            *conv_bn_relu(96, 96, 3, 1),
+            *conv_bn_relu(96, 64, 3, 1),
             nn.MaxPool2d(3, 2))                                      # 3
         self.classifier = nn.Sequential(
             nn.Dropout(0.4), nn.Linear(64 * 3 * 3, 256), nn.ReLU(),

@@ -50,9 +50,9 @@ namespace detail {
 }  // namespace gammaq
 
 // GAMMAQ_CHECK(cond, values...): a broken invariant (a bug, never bad input).
-#define GAMMAQ_CHECK(cond, ...)                                                             \
-  do {                                                                                      \
-    if (!(cond))                                                                            \
-      ::gammaq::detail::throw_internal(__FILE__, __LINE__, #cond,                           \
-                                       ::gammaq::str_cat("" __VA_OPT__(, ) __VA_ARGS__));   \
+#define GAMMAQ_CHECK(cond, ...)                                                           \
+  do {                                                                                    \
+    if (!(cond))                                                                          \
+      ::gammaq::detail::throw_internal(__FILE__, __LINE__, #cond,                         \
+                                       ::gammaq::str_cat("" __VA_OPT__(, ) __VA_ARGS__)); \
   } while (0)

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "gammaq/graph.h"
@@ -41,14 +42,15 @@ class Executor {
   // reference stays valid until the next run. Throws Error(InvalidData) when the image shape
   // does not match the graph input.
   const Tensor& run(const Tensor& images);
-  // The tensor of value `id` from the last run (activations only).
-  [[nodiscard]] const Tensor& value(int id) const { return acts_[id]; }
+  // The plain NCHW tensor of activation `id` from the last run.
+  [[nodiscard]] const Tensor& value(int id);
+  // The kernel that ran node `node_index` in the last run ("reference", or oneDNN's name).
+  [[nodiscard]] std::string kernel_name(size_t node_index);
   void set_tap(Tap tap) { tap_ = std::move(tap); }
   [[nodiscard]] const ExecutorOptions& options() const noexcept { return options_; }
 
  private:
   void prepare(int64_t batch);
-  void run_node(size_t index);
 
   const Graph& g_;
   ExecutorOptions options_;

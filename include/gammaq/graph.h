@@ -47,8 +47,8 @@ struct Attributes {
   float beta = 1.0f;               // Gemm, LRN
   float bias = 1.0f;               // LRN
   int64_t size = 1;                // LRN
-  bool trans_a = false, trans_b = false;  // Gemm
-  float epsilon = 1e-5f;                  // BatchNormalization
+  bool trans_a = false, trans_b = false;                      // Gemm
+  float epsilon = 1e-5f;                                      // BatchNormalization
   float clip_min = -3.4028235e38f, clip_max = 3.4028235e38f;  // Clip
   float pad_value = 0.0f;                                     // Pad (constant mode)
   Shape reshape;                                              // Reshape target (batch 1)
@@ -68,20 +68,20 @@ struct Node {
 
 struct Value {
   std::string name;
-  Shape shape;            // activations: batch-1 shape; constants: their shape
+  Shape shape;  // activations: batch-1 shape; constants: their shape
   bool is_constant = false;
-  Tensor data;            // constants only
-  int producer = -1;      // node index, -1 for the graph input and constants
+  Tensor data;        // constants only
+  int producer = -1;  // node index, -1 for the graph input and constants
 };
 
 struct Graph {
-  std::string name;                                 // model file stem or graph name
+  std::string name;  // model file stem or graph name
   std::vector<Value> values;
-  std::vector<Node> nodes;                          // topological order
-  int input = -1;                                   // the image input value
-  int output = -1;                                  // the logits value
-  int64_t opset = 0;                                // default-domain opset of the model
-  std::map<std::string, std::string> metadata;      // ONNX metadata_props
+  std::vector<Node> nodes;                      // topological order
+  int input = -1;                               // the image input value
+  int output = -1;                              // the logits value
+  int64_t opset = 0;                            // default-domain opset of the model
+  std::map<std::string, std::string> metadata;  // ONNX metadata_props
 
   // Index of the value named `name`, or -1.
   [[nodiscard]] int find_value(std::string_view name) const;

@@ -36,7 +36,8 @@ void AtomicFile::commit() {
 
 void write_npy_f32(const std::string& path, const Shape& shape, std::span<const float> data) {
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
-  for (size_t i = 0; i < shape.size(); ++i) dict += str_cat(shape[i], shape.size() == 1 ? "," : (i + 1 < shape.size() ? ", " : ""));
+  for (size_t i = 0; i < shape.size(); ++i)
+    dict += str_cat(shape[i], shape.size() == 1 ? "," : (i + 1 < shape.size() ? ", " : ""));
   dict += "), }";
   // Header padded with spaces so that magic + len + header is a multiple of 64, ending in \n.
   const size_t unpadded = 10 + dict.size() + 1;

@@ -20,8 +20,8 @@ Error with_context(const Error& e, std::string_view context) {
 
 namespace detail {
 void throw_internal(const char* file, int line, const char* cond, const std::string& msg) {
-  throw InternalError(str_cat(file, ":", line, ": check failed: ", cond,
-                              msg.empty() ? "" : " ", msg, " (please report)"));
+  throw InternalError(str_cat(file, ":", line, ": check failed: ", cond, msg.empty() ? "" : " ",
+                              msg, " (please report)"));
 }
 }  // namespace detail
 

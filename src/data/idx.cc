@@ -27,37 +27,25 @@ struct IdxHeader {
 
 std::string_view dtype_name(uint8_t code) {
   switch (code) {
-    case 0x08:
-      return "uint8";
-    case 0x09:
-      return "int8";
-    case 0x0B:
-      return "int16";
-    case 0x0C:
-      return "int32";
-    case 0x0D:
-      return "float32";
-    case 0x0E:
-      return "float64";
-    default:
-      return "";
+    case 0x08: return "uint8";
+    case 0x09: return "int8";
+    case 0x0B: return "int16";
+    case 0x0C: return "int32";
+    case 0x0D: return "float32";
+    case 0x0E: return "float64";
+    default: return "";
   }
 }
 
 int64_t dtype_bytes(uint8_t code) {
   switch (code) {
     case 0x08:
-    case 0x09:
-      return 1;
-    case 0x0B:
-      return 2;
+    case 0x09: return 1;
+    case 0x0B: return 2;
     case 0x0C:
-    case 0x0D:
-      return 4;
-    case 0x0E:
-      return 8;
-    default:
-      return 0;
+    case 0x0D: return 4;
+    case 0x0E: return 8;
+    default: return 0;
   }
 }
 
@@ -219,15 +207,9 @@ std::vector<int64_t> load_idx_labels(const std::string& path) {
       const uint8_t* p = chunk.data() + i * eb;
       int64_t v = 0;
       switch (h.dtype) {
-        case 0x08:
-          v = p[0];
-          break;
-        case 0x09:
-          v = static_cast<int8_t>(p[0]);
-          break;
-        case 0x0B:
-          v = static_cast<int16_t>((p[0] << 8) | p[1]);
-          break;
+        case 0x08: v = p[0]; break;
+        case 0x09: v = static_cast<int8_t>(p[0]); break;
+        case 0x0B: v = static_cast<int16_t>((p[0] << 8) | p[1]); break;
         default:
           v = static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
                                    (uint32_t{p[2]} << 8) | uint32_t{p[3]});

@@ -28,12 +28,9 @@ namespace {
 
 std::string_view channels_name(Channels c) {
   switch (c) {
-    case Channels::Gray:
-      return "gray";
-    case Channels::Rgb:
-      return "rgb";
-    case Channels::Bgr:
-      return "bgr";
+    case Channels::Gray: return "gray";
+    case Channels::Rgb: return "rgb";
+    case Channels::Bgr: return "bgr";
   }
   return "?";
 }

@@ -9,7 +9,6 @@
 
 namespace gammaq {
 
-
 KernelImpl kernel_impl_from_env(KernelImpl fallback) {
   const char* env = std::getenv("GAMMAQ_KERNELS");
   if (env == nullptr || *env == '\0') return fallback;
@@ -49,19 +48,17 @@ void Executor::prepare(int64_t batch) {
   }
 }
 
-const Tensor& Executor::value(int id) {
-  return fast_ ? fast_->graph->plain(id) : acts_[id];
-}
+const Tensor& Executor::value(int id) { return fast_ ? fast_->graph->plain(id) : acts_[id]; }
 
 const Tensor& Executor::run(const Tensor& images) {
   const Shape& want = g_.values[g_.input].shape;
   if (images.rank() != 4 || images.shape[0] < 1 ||
       !std::equal(want.begin() + 1, want.end(), images.shape.begin() + 1))
-    throw Error(ErrorKind::InvalidData,
-                str_cat("images of shape ", shape_str(Shape(images.shape.begin() + 1,
-                                                            images.shape.end())),
-                        " do not match model input '", g_.values[g_.input].name, "' of shape ",
-                        shape_str(Shape(want.begin() + 1, want.end()))));
+    throw Error(
+        ErrorKind::InvalidData,
+        str_cat("images of shape ", shape_str(Shape(images.shape.begin() + 1, images.shape.end())),
+                " do not match model input '", g_.values[g_.input].name, "' of shape ",
+                shape_str(Shape(want.begin() + 1, want.end()))));
   constexpr int64_t kMaxBatchElements = int64_t{1} << 31;
   for (const Value& v : g_.values)
     if (!v.is_constant && shape_numel(v.shape) > kMaxBatchElements / images.shape[0])
@@ -81,7 +78,8 @@ const Tensor& Executor::run(const Tensor& images) {
   if (tap_) tap_(g_.input, acts_[g_.input]);
   for (const Node& n : g_.nodes) {
     std::vector<const Tensor*> ins;
-    for (int id : n.inputs) ins.push_back(g_.values[id].is_constant ? &g_.values[id].data : &acts_[id]);
+    for (int id : n.inputs)
+      ins.push_back(g_.values[id].is_constant ? &g_.values[id].data : &acts_[id]);
     kernels::run_node_reference(g_, n, ins, acts_[n.outputs[0]]);
     if (tap_) tap_(n.outputs[0], acts_[n.outputs[0]]);
   }

@@ -42,7 +42,7 @@ int Graph::add_value(Value v) {
 
 int64_t node_macs(const Graph& g, const Node& node) {
   if (node.op == OpType::Conv) {
-    const Shape& w = g.values[node.inputs[1]].shape;  // [M, C/group, kh, kw]
+    const Shape& w = g.values[node.inputs[1]].shape;   // [M, C/group, kh, kw]
     const Shape& y = g.values[node.outputs[0]].shape;  // [1, M, oh, ow]
     return shape_numel(y) * w[1] * w[2] * w[3];
   }
@@ -79,8 +79,8 @@ void validate(const Graph& g) {
                    "' reads value ", id, " before it is produced");
     for (int id : node.outputs) {
       GAMMAQ_CHECK(id >= 0 && id < nv && !ready[id], "node '", node.name, "' output ", id);
-      GAMMAQ_CHECK(g.values[id].producer == static_cast<int>(n), "producer of '",
-                   g.values[id].name, "'");
+      GAMMAQ_CHECK(g.values[id].producer == static_cast<int>(n), "producer of '", g.values[id].name,
+                   "'");
       ready[id] = true;
     }
     GAMMAQ_CHECK(!node.inputs.empty() && node.inputs[0] >= 0, "node '", node.name, "' input");

@@ -44,9 +44,9 @@ int remove_identities(Graph& g) {
   int removed = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    const bool zero_pad = n.op == OpType::Pad &&
-                          std::all_of(n.attrs.pads.begin(), n.attrs.pads.end(),
-                                      [](int64_t p) { return p == 0; });
+    const bool zero_pad =
+        n.op == OpType::Pad &&
+        std::all_of(n.attrs.pads.begin(), n.attrs.pads.end(), [](int64_t p) { return p == 0; });
     if (n.op != OpType::Identity && n.op != OpType::Dropout && !zero_pad) continue;
     replace_uses(g, n.outputs[0], n.inputs[0]);
     dead[i] = true;
@@ -79,8 +79,8 @@ int fold_batchnorm(Graph& g) {
     if (conv.inputs.size() > 2) b = g.values[conv.inputs[2]].data;
     for (int64_t o = 0; o < m; ++o) {
       // Folded in double, rounded once to float.
-      const double s = static_cast<double>(scale[o]) /
-                       std::sqrt(static_cast<double>(var[o]) + bn.attrs.epsilon);
+      const double s =
+          static_cast<double>(scale[o]) / std::sqrt(static_cast<double>(var[o]) + bn.attrs.epsilon);
       for (int64_t k = 0; k < per_out; ++k)
         w.data[o * per_out + k] = static_cast<float>(w.data[o * per_out + k] * s);
       b.data[o] = static_cast<float>((static_cast<double>(b.data[o]) - mean[o]) * s + shift[o]);

@@ -16,8 +16,8 @@ namespace gammaq::kernels {
 
 // Geometry of a 2-D convolution or pooling window over an NCHW batch.
 struct WindowGeom {
-  int64_t n = 1, c = 1, h = 1, w = 1;     // input
-  int64_t m = 1, oh = 1, ow = 1;          // output channels (conv) and size
+  int64_t n = 1, c = 1, h = 1, w = 1;  // input
+  int64_t m = 1, oh = 1, ow = 1;       // output channels (conv) and size
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
   int64_t pt = 0, pl = 0, pb = 0, pr = 0;  // pads: top, left, bottom, right
   int64_t group = 1;
@@ -43,11 +43,11 @@ struct WindowGeom {
 // thread count.
 
 // y[n,m,oh,ow] = act(b[m] + sum w[m,c',kh,kw] * x[n,g*C'+c', ...]); b may be null.
-void conv2d_f32_ref(const WindowGeom& g, const float* x, const float* w, const float* b,
-                    float* y, const Attributes& a) noexcept;
+void conv2d_f32_ref(const WindowGeom& g, const float* x, const float* w, const float* b, float* y,
+                    const Attributes& a) noexcept;
 // y[n,o] = act(b[o] + sum_k w[o,k] x[n,k]); b may be null.
-void gemm_f32_ref(int64_t n, int64_t k, int64_t out, const float* x, const float* w,
-                  const float* b, float* y, const Attributes& a) noexcept;
+void gemm_f32_ref(int64_t n, int64_t k, int64_t out, const float* x, const float* w, const float* b,
+                  float* y, const Attributes& a) noexcept;
 void maxpool2d_f32_ref(const WindowGeom& g, const float* x, float* y) noexcept;
 void avgpool2d_f32_ref(const WindowGeom& g, bool count_include_pad, const float* x,
                        float* y) noexcept;
@@ -62,9 +62,9 @@ void unary_f32_ref(OpType op, const Attributes& a, std::span<const float> x,
 void binary_f32_ref(OpType op, const Attributes& a, const Shape& s0, const float* x0,
                     const Shape& s1, const float* x1, const Shape& ys, float* y) noexcept;
 // Per-channel affine: y = (x - mean) * scale / sqrt(var + eps) + bias, channel axis 1.
-void batchnorm_f32_ref(int64_t n, int64_t c, int64_t inner, const float* scale,
-                       const float* bias, const float* mean, const float* var, float eps,
-                       const float* x, float* y) noexcept;
+void batchnorm_f32_ref(int64_t n, int64_t c, int64_t inner, const float* scale, const float* bias,
+                       const float* mean, const float* var, float eps, const float* x,
+                       float* y) noexcept;
 // Softmax over the last axis of [rows, cols].
 void softmax_f32_ref(int64_t rows, int64_t cols, const float* x, float* y) noexcept;
 // Constant padding; pads in ONNX order (begins of every axis, then ends).

@@ -4,11 +4,11 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <algorithm>
 #include <sstream>
 #include <unordered_map>
 
@@ -74,8 +74,9 @@ class Importer {
     if (g_.opset == 0) throw Error(ErrorKind::InvalidModel, "no default-domain opset_import");
     if (g_.opset < kMinOpset || g_.opset > kMaxOpset)
       throw Error(ErrorKind::UnsupportedOp,
-                  str_cat("opset ", g_.opset, " is not supported (gammaq reads opsets ",
-                          kMinOpset, "-", kMaxOpset, "); convert the model with onnx's "
+                  str_cat("opset ", g_.opset, " is not supported (gammaq reads opsets ", kMinOpset,
+                          "-", kMaxOpset,
+                          "); convert the model with onnx's "
                           "version_converter"));
   }
 
@@ -108,9 +109,8 @@ class Importer {
       if (!rank.count(in.name())) rank[in.name()] = in.type().tensor_type().shape().dim_size();
     const std::string image = image_input_name();
     if (rank[image] != 4)
-      throw Error(ErrorKind::UnsupportedOp,
-                  str_cat("input '", image, "' has rank ", rank[image],
-                          "; expected N x C x H x W"));
+      throw Error(ErrorKind::UnsupportedOp, str_cat("input '", image, "' has rank ", rank[image],
+                                                    "; expected N x C x H x W"));
     for (const auto& in : gp.input()) {
       if (in.name() != image) continue;
       int64_t numel = 1;
@@ -148,11 +148,15 @@ class Importer {
                     str_cat(onnx_import::node_label(n, i), ": input rank ", out,
                             "; only 2-D images (N x C x H x W)"));
       if (op == OpType::Conv && in_rank(1) != 4)
-        throw Error(ErrorKind::UnsupportedOp, str_cat(onnx_import::node_label(n, i),
-                                                      ": weight rank ", in_rank(1), "; expected 4"));
+        throw Error(
+            ErrorKind::UnsupportedOp,
+            str_cat(onnx_import::node_label(n, i), ": weight rank ", in_rank(1), "; expected 4"));
       switch (op) {
-        case OpType::Flatten: case OpType::Gemm: case OpType::MatMul: out = 2; break;
-        case OpType::Add: case OpType::Mul: out = std::max(out, in_rank(1)); break;
+        case OpType::Flatten:
+        case OpType::Gemm:
+        case OpType::MatMul: out = 2; break;
+        case OpType::Add:
+        case OpType::Mul: out = std::max(out, in_rank(1)); break;
         case OpType::Reshape: {
           auto it = n.input_size() > 1 ? length.find(n.input(1)) : length.end();
           out = it != length.end() && it->second <= 8 ? static_cast<int>(it->second) : -1;
@@ -288,7 +292,8 @@ Graph import_onnx_file(const std::string& path) {
   std::ostringstream ss;
   ss << f.rdbuf();
   std::string name = path;
-  if (auto slash = name.find_last_of('/'); slash != std::string::npos) name = name.substr(slash + 1);
+  if (auto slash = name.find_last_of('/'); slash != std::string::npos)
+    name = name.substr(slash + 1);
   if (auto dot = name.rfind(".onnx"); dot != std::string::npos && dot > 0) name.resize(dot);
   return import_onnx_bytes(ss.str(), name);
 }

@@ -14,7 +14,7 @@ namespace gammaq::onnx_import {
 
 struct Context {
   Graph g;
-  std::unordered_map<std::string, int> by_name;  // value name -> id
+  std::unordered_map<std::string, int> by_name;   // value name -> id
   std::unordered_map<std::string, Shape> shapes;  // batch-1 shapes from ONNX shape inference
   std::unordered_set<std::string> consumed;       // names read by a node or a graph output
 

@@ -124,9 +124,8 @@ struct NodeIo {
                   str_cat(label, ": ", role, " '", v.name,
                           "' is computed at run time; gammaq needs it to be an initializer"));
     if (v.data.numel() < 1)
-      throw Error(ErrorKind::InvalidModel,
-                  str_cat(label, ": ", role, " '", v.name, "' is empty (shape ",
-                          shape_str(v.shape), ")"));
+      throw Error(ErrorKind::InvalidModel, str_cat(label, ": ", role, " '", v.name,
+                                                   "' is empty (shape ", shape_str(v.shape), ")"));
     for (size_t i = 0; i < v.data.data.size(); ++i)
       if (!std::isfinite(v.data.data[i]))
         throw Error(ErrorKind::InvalidModel,
@@ -147,7 +146,8 @@ struct NodeIo {
     for (int k = 1; k < n.output_size(); ++k)
       if (!n.output(k).empty() && used(n.output(k)))
         throw Error(ErrorKind::UnsupportedOp,
-                    str_cat(label, ": output ", k, " ('", n.output(k), "') is used; gammaq "
+                    str_cat(label, ": output ", k, " ('", n.output(k),
+                            "') is used; gammaq "
                             "implements only the first output of this operator"));
   }
   bool used(const std::string& name) const { return ctx.consumed.count(name) > 0; }
@@ -160,9 +160,8 @@ Shape inferred_shape(const Context& ctx, const onnx::NodeProto& n, const std::st
                 str_cat(label, ": ONNX shape inference gave no static shape for output '",
                         n.output(0), "'"));
   if (it->second.empty() || it->second[0] != 1)
-    throw Error(ErrorKind::UnsupportedOp,
-                str_cat(label, ": output shape ", shape_str(it->second),
-                        " does not keep the batch as dimension 0"));
+    throw Error(ErrorKind::UnsupportedOp, str_cat(label, ": output shape ", shape_str(it->second),
+                                                  " does not keep the batch as dimension 0"));
   int64_t numel = 1;
   for (int64_t d : it->second) {
     if (d < 1)
@@ -170,8 +169,8 @@ Shape inferred_shape(const Context& ctx, const onnx::NodeProto& n, const std::st
                   str_cat(label, ": output shape ", shape_str(it->second),
                           " has an empty or negative dimension (window larger than its input?)"));
     if (numel > kMaxElements / d)
-      throw Error(ErrorKind::InvalidModel,
-                  str_cat(label, ": output shape ", shape_str(it->second), " exceeds 2^31 elements"));
+      throw Error(ErrorKind::InvalidModel, str_cat(label, ": output shape ", shape_str(it->second),
+                                                   " exceeds 2^31 elements"));
     numel *= d;
   }
   return it->second;
@@ -204,8 +203,8 @@ std::vector<int64_t> spatial_pads(const Attrs& a, const Shape& x, const std::vec
   return pads;
 }
 
-std::vector<int64_t> positive_ints(const Attrs& a, std::string_view name,
-                                   std::vector<int64_t> def, size_t count) {
+std::vector<int64_t> positive_ints(const Attrs& a, std::string_view name, std::vector<int64_t> def,
+                                   size_t count) {
   auto v = a.ints(name, std::move(def));
   if (v.size() != count) a.fail(name, str_cat("has ", v.size(), " values, expected ", count));
   for (int64_t x : v)
@@ -216,8 +215,8 @@ std::vector<int64_t> positive_ints(const Attrs& a, std::string_view name,
 void window_attrs(const Attrs& a, const Shape& x, Attributes& at, bool with_dilations) {
   if (x.size() != 4) a.unsupported(str_cat("input rank ", x.size(), "; only 2-D images (NCHW)"));
   at.strides = positive_ints(a, "strides", {1, 1}, 2);
-  at.dilations = with_dilations ? positive_ints(a, "dilations", {1, 1}, 2)
-                                : std::vector<int64_t>{1, 1};
+  at.dilations =
+      with_dilations ? positive_ints(a, "dilations", {1, 1}, 2) : std::vector<int64_t>{1, 1};
   at.pads = spatial_pads(a, x, at.kernel, at.strides, at.dilations);
 }
 
@@ -244,9 +243,8 @@ void check_broadcast(const Context& ctx, const Node& node, const Shape& out,
     }
   }
   if (b != out)
-    throw Error(ErrorKind::InvalidModel,
-                str_cat(label, ": operands broadcast to ", shape_str(b), ", shape inference says ",
-                        shape_str(out)));
+    throw Error(ErrorKind::InvalidModel, str_cat(label, ": operands broadcast to ", shape_str(b),
+                                                 ", shape inference says ", shape_str(out)));
 }
 
 }  // namespace
@@ -326,23 +324,23 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
       const int64_t k = trans_b ? w.shape[1] : w.shape[0];
       const int64_t out = trans_b ? w.shape[0] : w.shape[1];
       if (k != x[1])
-        throw Error(ErrorKind::InvalidModel,
-                    str_cat(label, ": weight ", shape_str(w.shape), " does not match input ",
-                            shape_str(x)));
+        throw Error(ErrorKind::InvalidModel, str_cat(label, ": weight ", shape_str(w.shape),
+                                                     " does not match input ", shape_str(x)));
       Tensor wt(Shape{out, k});
       for (int64_t o = 0; o < out; ++o)
         for (int64_t i = 0; i < k; ++i)
           wt.data[o * k + i] = alpha * (trans_b ? w.data[o * k + i] : w.data[i * out + o]);
       node.op = OpType::Gemm;
-      node.inputs = {x_id, ctx.add_internal_constant(ctx.g.values[w_id].name + "#gemm", std::move(wt))};
+      node.inputs = {x_id,
+                     ctx.add_internal_constant(ctx.g.values[w_id].name + "#gemm", std::move(wt))};
       if (op == OpType::Gemm && io.has_input(2)) {
         const Value& c = ctx.g.values[io.weight(2, "bias")];
         if (c.data.numel() != out && c.data.numel() != 1)
-          throw Error(ErrorKind::UnsupportedOp,
-                      str_cat(label, ": bias shape ", shape_str(c.shape), "; expected [", out,
-                              "] or a scalar"));
+          throw Error(ErrorKind::UnsupportedOp, str_cat(label, ": bias shape ", shape_str(c.shape),
+                                                        "; expected [", out, "] or a scalar"));
         Tensor b(Shape{out});
-        for (int64_t o = 0; o < out; ++o) b.data[o] = beta * c.data.data[c.data.numel() == 1 ? 0 : o];
+        for (int64_t o = 0; o < out; ++o)
+          b.data[o] = beta * c.data.data[c.data.numel() == 1 ? 0 : o];
         node.inputs.push_back(ctx.add_internal_constant(c.name + "#gemm", std::move(b)));
       }
       break;
@@ -381,8 +379,8 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
         at.clip_max = v.data.data[0];
       }
       if (!(at.clip_min <= at.clip_max))
-        throw Error(ErrorKind::InvalidModel, str_cat(label, ": min ", at.clip_min, " > max ",
-                                                     at.clip_max));
+        throw Error(ErrorKind::InvalidModel,
+                    str_cat(label, ": min ", at.clip_min, " > max ", at.clip_max));
       break;
     case OpType::MaxPool:
     case OpType::AveragePool: {
@@ -427,22 +425,21 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
         node.inputs.push_back(ctx.g.values[id].is_constant ? io.weight(k, "operand") : id);
       }
       if (ctx.g.values[node.inputs[0]].is_constant) std::swap(node.inputs[0], node.inputs[1]);
-      if (ctx.g.values[node.inputs[0]].is_constant)
-        a.unsupported("both operands are constants");
+      if (ctx.g.values[node.inputs[0]].is_constant) a.unsupported("both operands are constants");
       break;
     }
     case OpType::BatchNormalization: {
       node.inputs = {io.activation(0)};
       const char* roles[] = {"scale", "B", "mean", "var"};
-      const int64_t c = ctx.g.values[node.inputs[0]].shape.size() > 1
-                            ? ctx.g.values[node.inputs[0]].shape[1] : 0;
+      const int64_t c =
+          ctx.g.values[node.inputs[0]].shape.size() > 1 ? ctx.g.values[node.inputs[0]].shape[1] : 0;
       for (int k = 1; k <= 4; ++k) {
         node.inputs.push_back(io.weight(k, roles[k - 1]));
         if (ctx.g.values[node.inputs.back()].shape != Shape{c})
-          throw Error(ErrorKind::InvalidModel,
-                      str_cat(label, ": ", roles[k - 1], " has shape ",
-                              shape_str(ctx.g.values[node.inputs.back()].shape),
-                              ", expected [", c, "]"));
+          throw Error(
+              ErrorKind::InvalidModel,
+              str_cat(label, ": ", roles[k - 1], " has shape ",
+                      shape_str(ctx.g.values[node.inputs.back()].shape), ", expected [", c, "]"));
       }
       at.epsilon = a.f("epsilon", 1e-5f);
       if (a.i("training_mode", 0) != 0) a.unsupported("training_mode=1 is not supported");
@@ -498,15 +495,15 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
       if (io.has_input(3)) a.unsupported("the axes input");
       break;
     }
-    case OpType::Constant:
-      break;  // handled above
+    case OpType::Constant: break;  // handled above
   }
 
   Shape out = inferred_shape(ctx, n, label);
   if (op == OpType::Reshape) at.reshape = out;
   const Shape& x0 = ctx.g.values[node.inputs[0]].shape;
   if ((op == OpType::Reshape || op == OpType::Flatten || op == OpType::Identity ||
-       op == OpType::Dropout) && shape_numel(out) != shape_numel(x0))
+       op == OpType::Dropout) &&
+      shape_numel(out) != shape_numel(x0))
     throw Error(ErrorKind::InvalidModel,
                 str_cat(label, ": output shape ", shape_str(out), " has ", shape_numel(out),
                         " elements, input ", shape_str(x0), " has ", shape_numel(x0)));

@@ -15,7 +15,8 @@ template <typename T>
 float to_float(T v) {
   if constexpr (std::is_same_v<T, double>) {
     if (std::isfinite(v) && std::fabs(v) > std::numeric_limits<float>::max())
-      return v > 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+      return v > 0 ? std::numeric_limits<float>::infinity()
+                   : -std::numeric_limits<float>::infinity();
   }
   if constexpr (std::is_same_v<T, uint8_t>) return v != 0 ? 1.0f : 0.0f;
   return static_cast<float>(v);
@@ -63,18 +64,10 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, bool allow_inf) {
   }
   std::vector<float> data;
   switch (t.data_type()) {
-    case onnx::TensorProto::FLOAT:
-      data = read_values<float>(t, n, &t.float_data());
-      break;
-    case onnx::TensorProto::DOUBLE:
-      data = read_values<double>(t, n, &t.double_data());
-      break;
-    case onnx::TensorProto::INT64:
-      data = read_values<int64_t>(t, n, &t.int64_data());
-      break;
-    case onnx::TensorProto::INT32:
-      data = read_values<int32_t>(t, n, &t.int32_data());
-      break;
+    case onnx::TensorProto::FLOAT: data = read_values<float>(t, n, &t.float_data()); break;
+    case onnx::TensorProto::DOUBLE: data = read_values<double>(t, n, &t.double_data()); break;
+    case onnx::TensorProto::INT64: data = read_values<int64_t>(t, n, &t.int64_data()); break;
+    case onnx::TensorProto::INT32: data = read_values<int32_t>(t, n, &t.int32_data()); break;
     case onnx::TensorProto::BOOL:
       data = t.has_raw_data() ? read_values<uint8_t>(t, n, nullptr)
                               : read_values<int32_t>(t, n, &t.int32_data());

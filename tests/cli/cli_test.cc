@@ -45,7 +45,8 @@ void expect_input_error(const Result& r, std::initializer_list<std::string> name
   EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_EQ(r.err.rfind("gammaq: error: ", 0), 0u) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const auto& n : names) EXPECT_NE(r.err.find(n), std::string::npos) << n << " not in: " << r.err;
+  for (const auto& n : names)
+    EXPECT_NE(r.err.find(n), std::string::npos) << n << " not in: " << r.err;
 }
 
 std::string write_bytes(const std::string& name, const std::string& bytes) {
@@ -67,7 +68,9 @@ TEST(CliTest, InspectJsonListsLayers) {
 
 TEST(CliTest, EvalJsonOnASlice) {
   const std::string logits = test::temp_dir() + "/logits.npy";
-  const Result r = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:200]' --json --threads 1 --logits " + logits);
+  const Result r =
+      gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:200]' --json --threads 1 --logits " +
+             logits);
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["images"], 200);
@@ -85,8 +88,9 @@ TEST(CliTest, MissingTruncatedAndRandomModelFiles) {
   expect_input_error(gammaq("inspect " + cut), {"truncated.onnx"});
   std::string noise(3000, 'x');
   for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * 2654435761u) >> 13);
-  expect_input_error(gammaq("eval " + write_bytes("noise.onnx", noise) + " --data fashion-mnist:test"),
-                     {"noise.onnx"});
+  expect_input_error(
+      gammaq("eval " + write_bytes("noise.onnx", noise) + " --data fashion-mnist:test"),
+      {"noise.onnx"});
 }
 
 TEST(CliTest, UnsupportedOperatorAndNanWeights) {
@@ -109,15 +113,19 @@ TEST(CliTest, MismatchedInputShape) {
   test::OnnxBuilder b(13);
   b.input("x", {3, 32, 32}).output("y");
   b.node("Relu", {"x"}, {"y"}, "r");
-  b.metadata("gammaq.preprocess", R"({"scale": 0.00392156862745098, "mean": [0.5], "std": [0.5], "channels": "gray", "size": [28, 28]})");
-  expect_input_error(gammaq("eval " + b.write("rgb.onnx") + " --data fashion-mnist:test --limit 10"),
-                     {"3x32x32", "1x28x28"});
+  b.metadata(
+      "gammaq.preprocess",
+      R"({"scale": 0.00392156862745098, "mean": [0.5], "std": [0.5], "channels": "gray", "size": [28, 28]})");
+  expect_input_error(
+      gammaq("eval " + b.write("rgb.onnx") + " --data fashion-mnist:test --limit 10"),
+      {"3x32x32", "1x28x28"});
 }
 
 TEST(CliTest, BadDataFilesAndNoPartialOutput) {
   const std::string logits = test::temp_dir() + "/never.npy";
-  expect_input_error(gammaq("eval " + kModel + " --data idx:/nonexistent/images.idx --logits " + logits),
-                     {"/nonexistent/images.idx"});
+  expect_input_error(
+      gammaq("eval " + kModel + " --data idx:/nonexistent/images.idx --logits " + logits),
+      {"/nonexistent/images.idx"});
   // A truncated IDX file: header says 10 images of 28x28, only 100 bytes follow.
   std::string idx("\x00\x00\x08\x03\x00\x00\x00\x0a\x00\x00\x00\x1c\x00\x00\x00\x1c", 16);
   idx += std::string(100, '\x01');
@@ -131,8 +139,9 @@ TEST(CliTest, BadDataFilesAndNoPartialOutput) {
   labels += std::string(5, '\x01');
   const std::string im = write_bytes("ten-images.idx", full);
   const std::string lb = write_bytes("five-labels.idx", labels);
-  expect_input_error(gammaq("eval " + kModel + " --data idx:" + im + "," + lb + " --logits " + logits),
-                     {"5", "10"});
+  expect_input_error(
+      gammaq("eval " + kModel + " --data idx:" + im + "," + lb + " --logits " + logits),
+      {"5", "10"});
   EXPECT_FALSE(fs::exists(logits));
   for (const auto& e : fs::directory_iterator(test::temp_dir()))
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
@@ -141,7 +150,8 @@ TEST(CliTest, BadDataFilesAndNoPartialOutput) {
 TEST(CliTest, BadOptions) {
   expect_input_error(gammaq("eval " + kModel + " --data nosuch:thing"), {"nosuch:thing"});
   expect_input_error(gammaq("eval " + kModel), {"--data"});
-  expect_input_error(gammaq("eval " + kModel + " --data fashion-mnist:test --threads -3"), {"--threads"});
+  expect_input_error(gammaq("eval " + kModel + " --data fashion-mnist:test --threads -3"),
+                     {"--threads"});
   EXPECT_EQ(gammaq("--help").code, 0);
   EXPECT_EQ(gammaq("eval --help").code, 0);
 }

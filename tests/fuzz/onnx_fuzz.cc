@@ -10,8 +10,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    gammaq::Graph g = gammaq::import_onnx_bytes(
-        std::string(reinterpret_cast<const char*>(data), size), "fuzz");
+    gammaq::Graph g =
+        gammaq::import_onnx_bytes(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
     (void)gammaq::optimize(g);
   } catch (const gammaq::Error&) {
   }

@@ -12,9 +12,11 @@ Tensor read_npy_f32(const std::string& path) {
   if (!f) return {};
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) return {};
-  const size_t hlen = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+  const size_t hlen =
+      static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
   const std::string header = bytes.substr(10, hlen);
-  if (header.find("'<f4'") == std::string::npos || header.find("True") != std::string::npos) return {};
+  if (header.find("'<f4'") == std::string::npos || header.find("True") != std::string::npos)
+    return {};
   std::smatch m;
   if (!std::regex_search(header, m, std::regex("\\(([0-9, ]*)\\)"))) return {};
   Shape shape;

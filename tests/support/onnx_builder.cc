@@ -1,11 +1,10 @@
 #include "support/onnx_builder.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <random>
-
-#include <gtest/gtest.h>
 
 namespace gammaq::test {
 

@@ -28,8 +28,9 @@ int run_eval() {
   if (args.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
   ExecutorOptions eo;
   eo.threads = args.threads;
-  eo.impl = args.kernels.empty() ? kernel_impl_from_env(KernelImpl::Fast)
-            : args.kernels == "reference" ? KernelImpl::Reference : KernelImpl::Fast;
+  eo.impl = args.kernels.empty()          ? kernel_impl_from_env(KernelImpl::Fast)
+            : args.kernels == "reference" ? KernelImpl::Reference
+                                          : KernelImpl::Fast;
   auto data = open_dataset(args.data, args.pre.resolve(m.graph));
   Executor exec(m.graph, eo);
   const int64_t total = args.limit < 0 ? data->size() : std::min(args.limit, data->size());
@@ -58,11 +59,12 @@ int run_eval() {
     j["tied_top1"] = acc.tied_top1;
     std::cout << j.dump() << "\n";
   } else {
-    std::printf("%s on %s: top-1 %.4f  top-5 %.4f  (%lld images, %lld with a tied top score; "
-                "%.1f images/s on %d threads)\n",
-                m.graph.name.c_str(), args.data.c_str(), acc.top1(), acc.top5(),
-                static_cast<long long>(acc.images), static_cast<long long>(acc.tied_top1),
-                acc.images_per_s(), threads);
+    std::printf(
+        "%s on %s: top-1 %.4f  top-5 %.4f  (%lld images, %lld with a tied top score; "
+        "%.1f images/s on %d threads)\n",
+        m.graph.name.c_str(), args.data.c_str(), acc.top1(), acc.top5(),
+        static_cast<long long>(acc.images), static_cast<long long>(acc.tied_top1),
+        acc.images_per_s(), threads);
   }
   return 0;
 }

@@ -94,11 +94,11 @@ int run_inspect() {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     std::string op(op_name(n.op));
-    if (n.attrs.activation != Activation::None) op += "+" + std::string(activation_name(n.attrs.activation));
+    if (n.attrs.activation != Activation::None)
+      op += "+" + std::string(activation_name(n.attrs.activation));
     std::printf("%-4zu %-28s %-18s %-16s %10lld %12lld\n", i, n.name.substr(0, 28).c_str(),
                 op.c_str(), shape_str(g.values[n.outputs[0]].shape).c_str(),
-                static_cast<long long>(node_params(g, n)),
-                static_cast<long long>(node_macs(g, n)));
+                static_cast<long long>(node_params(g, n)), static_cast<long long>(node_macs(g, n)));
   }
   std::printf("\ntotal   %zu nodes, %lld parameters, %lld MACs per image\n", g.nodes.size(),
               static_cast<long long>(params), static_cast<long long>(macs));

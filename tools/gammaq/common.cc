@@ -25,8 +25,10 @@ LoadedModel load_model(const std::string& path) {
 void PreprocessFlags::add_to(CLI::App& app) {
   app.add_option("--scale", scale, "pixel scale (default from the model, else 1/255)");
   app.add_option("--mean", mean, "per-channel mean subtracted after scaling");
-  app.add_option("--std", std, "per-channel divisor after subtracting the mean")->check(CLI::PositiveNumber);
-  app.add_option("--channels", channels, "gray, rgb or bgr")->check(CLI::IsMember({"gray", "rgb", "bgr"}));
+  app.add_option("--std", std, "per-channel divisor after subtracting the mean")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--channels", channels, "gray, rgb or bgr")
+      ->check(CLI::IsMember({"gray", "rgb", "bgr"}));
   app.add_option("--size", size, "H W to resize raw images to")->expected(2);
 }
 
@@ -64,7 +66,10 @@ double now_seconds() {
 }
 
 Progress::Progress(std::string what, int64_t total, bool quiet)
-    : what_(std::move(what)), total_(total), quiet_(quiet), tty_(isatty(2) != 0),
+    : what_(std::move(what)),
+      total_(total),
+      quiet_(quiet),
+      tty_(isatty(2) != 0),
       start_(now_seconds()) {}
 
 void Progress::update(int64_t done, const std::string& extra) {
@@ -74,8 +79,8 @@ void Progress::update(int64_t done, const std::string& extra) {
   last_ = t;
   const double elapsed = t - start_;
   const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / done : 0.0;
-  std::fprintf(stderr, "%s%s: %lld/%lld (%.0f%%) %s ETA %.0fs%s", tty_ ? "\r" : "",
-               what_.c_str(), static_cast<long long>(done), static_cast<long long>(total_),
+  std::fprintf(stderr, "%s%s: %lld/%lld (%.0f%%) %s ETA %.0fs%s", tty_ ? "\r" : "", what_.c_str(),
+               static_cast<long long>(done), static_cast<long long>(total_),
                total_ ? 100.0 * done / total_ : 100.0, extra.c_str(), eta, tty_ ? "  " : "\n");
   std::fflush(stderr);
 }

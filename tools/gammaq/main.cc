@@ -1,7 +1,6 @@
 // gammaq: post-training fixed-point quantization for CNNs. Exit codes: 0 ok, 2 bad input,
 // 1 internal error.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "common.h"

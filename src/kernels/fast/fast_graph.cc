@@ -34,7 +34,9 @@ dnnl::post_ops activation_post_ops(const Attributes& a) {
   dnnl::post_ops ops;
   switch (a.activation) {
     case Activation::None: break;
-    case Activation::Relu: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
+    case Activation::Relu:
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      break;
     case Activation::LeakyRelu:
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, a.act_alpha, 0.0f);
       break;
@@ -62,13 +64,13 @@ struct FastGraph::Impl {
   const Graph& g;
   int64_t batch;
   dnnl::stream stream{cpu_engine()};
-  std::vector<Tensor> plain;        // per value: plain storage (activations)
-  std::vector<memory::desc> md;     // per value: layout chosen by its producer
-  std::vector<memory> mem;          // per value: memory in that layout
-  std::vector<bool> plain_fresh;    // plain[] holds the last run's values
+  std::vector<Tensor> plain;      // per value: plain storage (activations)
+  std::vector<memory::desc> md;   // per value: layout chosen by its producer
+  std::vector<memory> mem;        // per value: memory in that layout
+  std::vector<bool> plain_fresh;  // plain[] holds the last run's values
   std::vector<std::function<void()>> steps;
-  std::vector<std::string> impl;    // per node
-  std::vector<memory> keep;         // weights, biases, scratch buffers
+  std::vector<std::string> impl;  // per node
+  std::vector<memory> keep;       // weights, biases, scratch buffers
 
   Impl(const Graph& graph, int64_t b) : g(graph), batch(b) {
     const size_t nv = g.values.size();
@@ -145,17 +147,17 @@ struct FastGraph::Impl {
     switch (n.op) {
       case OpType::Conv: {
         const WindowGeom w = window_geom(a, xs, ys);
-        const memory::dims wd = w.group == 1
-                                    ? memory::dims{w.m, w.c, w.kh, w.kw}
-                                    : memory::dims{w.group, w.m / w.group, w.c / w.group, w.kh, w.kw};
+        const memory::dims wd =
+            w.group == 1 ? memory::dims{w.m, w.c, w.kh, w.kw}
+                         : memory::dims{w.group, w.m / w.group, w.c / w.group, w.kh, w.kw};
         const memory::desc w_user(wd, dt::f32, w.group == 1 ? tag::oihw : tag::goihw);
         const memory::desc any_src(dims_of(xs), dt::f32, tag::any);
         const memory::desc any_dst(dims_of(ys), dt::f32, tag::any);
         const memory::desc b_md({w.m}, dt::f32, tag::x);
         dnnl::convolution_forward::desc d(
             dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, any_src,
-            memory::desc(wd, dt::f32, tag::any), b_md, any_dst, {w.sh, w.sw},
-            {w.dh - 1, w.dw - 1}, {w.pt, w.pl}, {w.pb, w.pr});
+            memory::desc(wd, dt::f32, tag::any), b_md, any_dst, {w.sh, w.sw}, {w.dh - 1, w.dw - 1},
+            {w.pt, w.pl}, {w.pb, w.pr});
         dnnl::convolution_forward::primitive_desc pd(d, activation_attr(a), cpu_engine());
         std::vector<float> bias(static_cast<size_t>(w.m), 0.0f);
         if (n.inputs.size() > 2) std::copy_n(cdata(2), w.m, bias.begin());
@@ -163,8 +165,10 @@ struct FastGraph::Impl {
         const memory bm = constant_memory(b_md, b_md, bias.data());
         const memory src = as_layout(x, pd.src_desc());
         set_layout(y, pd.dst_desc());
-        add_step(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm},
-                                                 {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, mem[y]}});
+        add_step(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, src},
+                                                 {DNNL_ARG_WEIGHTS, wm},
+                                                 {DNNL_ARG_BIAS, bm},
+                                                 {DNNL_ARG_DST, mem[y]}});
         impl.push_back(impl_of(pd));
         return;
       }
@@ -184,8 +188,10 @@ struct FastGraph::Impl {
         ensure_plain_input(x);
         memory src(src_md, cpu_engine(), plain[x].data.data());
         set_plain_layout(y);
-        add_step(dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm},
-                                                   {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, mem[y]}});
+        add_step(dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, src},
+                                                   {DNNL_ARG_WEIGHTS, wm},
+                                                   {DNNL_ARG_BIAS, bm},
+                                                   {DNNL_ARG_DST, mem[y]}});
         impl.push_back(impl_of(pd));
         return;
       }
@@ -240,13 +246,13 @@ struct FastGraph::Impl {
           src1 = as_layout(n.inputs[1], md[x]);
         }
         if (ys != xs) break;
-        dnnl::binary::desc d(n.op == OpType::Add ? dnnl::algorithm::binary_add
-                                                 : dnnl::algorithm::binary_mul,
-                             md[x], src1.get_desc(), md[x]);
+        dnnl::binary::desc d(
+            n.op == OpType::Add ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul, md[x],
+            src1.get_desc(), md[x]);
         dnnl::binary::primitive_desc pd(d, activation_attr(a), cpu_engine());
         set_layout(y, pd.dst_desc());
-        add_step(dnnl::binary(pd), {{DNNL_ARG_SRC_0, mem[x]}, {DNNL_ARG_SRC_1, src1},
-                                    {DNNL_ARG_DST, mem[y]}});
+        add_step(dnnl::binary(pd),
+                 {{DNNL_ARG_SRC_0, mem[x]}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, mem[y]}});
         impl.push_back(impl_of(pd));
         return;
       }
@@ -272,8 +278,7 @@ struct FastGraph::Impl {
         impl.push_back(impl_of(pd));
         return;
       }
-      default:
-        break;
+      default: break;
     }
     build_reference(n);
   }

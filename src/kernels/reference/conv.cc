@@ -26,8 +26,8 @@ WindowGeom window_geom(const Attributes& a, const Shape& x, const Shape& y) {
   return g;
 }
 
-void conv2d_f32_ref(const WindowGeom& g, const float* x, const float* w, const float* b,
-                    float* y, const Attributes& a) noexcept {
+void conv2d_f32_ref(const WindowGeom& g, const float* x, const float* w, const float* b, float* y,
+                    const Attributes& a) noexcept {
   const int64_t cg = g.c / g.group;  // input channels per group
   const int64_t mg = g.m / g.group;  // output channels per group
 #pragma omp parallel for collapse(2) schedule(static)
@@ -57,8 +57,8 @@ void conv2d_f32_ref(const WindowGeom& g, const float* x, const float* w, const f
   }
 }
 
-void gemm_f32_ref(int64_t n, int64_t k, int64_t out, const float* x, const float* w,
-                  const float* b, float* y, const Attributes& a) noexcept {
+void gemm_f32_ref(int64_t n, int64_t k, int64_t out, const float* x, const float* w, const float* b,
+                  float* y, const Attributes& a) noexcept {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t o = 0; o < out; ++o) {

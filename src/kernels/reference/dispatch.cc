@@ -33,15 +33,12 @@ void run_node_reference(const Graph& g, const Node& node, std::span<const Tensor
                              y.data.data());
       break;
     case OpType::LRN:
-      lrn_f32_ref(x.shape[0], x.shape[1], x.shape[2] * x.shape[3], a, x.data.data(),
-                  y.data.data());
+      lrn_f32_ref(x.shape[0], x.shape[1], x.shape[2] * x.shape[3], a, x.data.data(), y.data.data());
       break;
     case OpType::Relu:
     case OpType::Clip:
     case OpType::LeakyRelu:
-    case OpType::Sigmoid:
-      unary_f32_ref(node.op, a, x.data, y.data);
-      break;
+    case OpType::Sigmoid: unary_f32_ref(node.op, a, x.data, y.data); break;
     case OpType::Add:
     case OpType::Mul: {
       const Tensor& x1 = *in[1];
@@ -78,8 +75,7 @@ void run_node_reference(const Graph& g, const Node& node, std::span<const Tensor
       std::copy(x.data.begin(), x.data.end(), y.data.begin());  // same elements, new shape
       break;
     case OpType::MatMul:
-    case OpType::Constant:
-      GAMMAQ_CHECK(false, "op ", op_name(node.op), " survives import");
+    case OpType::Constant: GAMMAQ_CHECK(false, "op ", op_name(node.op), " survives import");
   }
 }
 

@@ -60,9 +60,9 @@ void binary_f32_ref(OpType op, const Attributes& a, const Shape& s0, const float
   }
 }
 
-void batchnorm_f32_ref(int64_t n, int64_t c, int64_t inner, const float* scale,
-                       const float* bias, const float* mean, const float* var, float eps,
-                       const float* x, float* y) noexcept {
+void batchnorm_f32_ref(int64_t n, int64_t c, int64_t inner, const float* scale, const float* bias,
+                       const float* mean, const float* var, float eps, const float* x,
+                       float* y) noexcept {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t ch = 0; ch < c; ++ch) {

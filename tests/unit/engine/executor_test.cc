@@ -61,7 +61,8 @@ TEST(ExecutorTest, ReferenceIsBitwiseIndependentOfThreadsAndBatch) {
   const Tensor one = run(g, KernelImpl::Reference, x, 1);
   EXPECT_EQ(one.data, run(g, KernelImpl::Reference, x, 2).data);
   // Image 3 alone gives the same logits as inside the batch.
-  Tensor x3(Shape{1, 3, 8, 8}, std::vector<float>(x.data.begin() + 3 * 192, x.data.begin() + 4 * 192));
+  Tensor x3(Shape{1, 3, 8, 8},
+            std::vector<float>(x.data.begin() + 3 * 192, x.data.begin() + 4 * 192));
   const Tensor y3 = run(g, KernelImpl::Reference, x3, 2);
   EXPECT_EQ(y3.data, std::vector<float>(one.data.begin() + 15, one.data.begin() + 20));
 }

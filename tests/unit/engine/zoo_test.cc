@@ -56,7 +56,8 @@ TEST_P(ZooTest, LogitsAgreeWithOnnxRuntime) {
     const double err = max_relative_error(got, want, &mismatch);
     EXPECT_LE(err, 1e-4) << name;
     EXPECT_EQ(mismatch, 0) << name << ": top-1 differs from ONNX Runtime";
-    RecordProperty(impl == KernelImpl::Fast ? "max_rel_err_fast" : "max_rel_err_ref", std::to_string(err));
+    RecordProperty(impl == KernelImpl::Fast ? "max_rel_err_fast" : "max_rel_err_ref",
+                   std::to_string(err));
   }
 }
 

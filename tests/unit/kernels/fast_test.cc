@@ -1,10 +1,11 @@
 // Every fast (oneDNN) kernel against its reference twin over a seeded sweep of shapes.
+#include "kernels/fast/fast.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "gammaq/error.h"
-#include "kernels/fast/fast.h"
 #include "kernels/kernels.h"
 #include "support/compare.h"
 #include "support/onnx_builder.h"
@@ -57,9 +58,10 @@ TEST(FastConv, AgreesWithReferenceOverSweep) {
   };
   uint32_t seed = 100;
   for (const ConvCase& t : cases) {
-    SCOPED_TRACE(testing::Message() << "conv n=" << t.n << " c=" << t.c << " h=" << t.h << " w=" << t.w
-                                    << " m=" << t.m << " k=" << t.k << " s=" << t.s << " p=" << t.p
-                                    << " d=" << t.d << " group=" << t.group << " seed=" << seed);
+    SCOPED_TRACE(testing::Message()
+                 << "conv n=" << t.n << " c=" << t.c << " h=" << t.h << " w=" << t.w << " m=" << t.m
+                 << " k=" << t.k << " s=" << t.s << " p=" << t.p << " d=" << t.d
+                 << " group=" << t.group << " seed=" << seed);
     Attributes a;
     a.kernel = {t.k, t.k};
     a.strides = {t.s, t.s};
@@ -73,12 +75,14 @@ TEST(FastConv, AgreesWithReferenceOverSweep) {
     const int64_t ek = t.d * (t.k - 1) + 1;
     const int64_t oh = (t.h + 2 * t.p - ek) / t.s + 1, ow = (t.w + 2 * t.p - ek) / t.s + 1;
     const Shape xs{t.n, t.c, t.h, t.w}, ys{t.n, t.m, oh, ow};
-    Tensor w(Shape{t.m, t.c / t.group, t.k, t.k}, test::random_values(t.m * t.c / t.group * t.k * t.k, seed++));
+    Tensor w(Shape{t.m, t.c / t.group, t.k, t.k},
+             test::random_values(t.m * t.c / t.group * t.k * t.k, seed++));
     Tensor b(Shape{t.m}, test::random_values(t.m, seed++));
     Tensor x(xs, test::random_values(shape_numel(xs), seed++));
     OneNode o = one_node(OpType::Conv, xs, ys, a, {w, b});
     std::vector<float> ref(shape_numel(ys)), got(shape_numel(ys));
-    conv2d_f32_ref(window_geom(a, xs, ys), x.data.data(), w.data.data(), b.data.data(), ref.data(), a);
+    conv2d_f32_ref(window_geom(a, xs, ys), x.data.data(), w.data.data(), b.data.data(), ref.data(),
+                   a);
     FastGraph fast(o.g, t.n);
     got = fast.run(x).data;
     EXPECT_NE(fast.impl_name(0), "ref");
@@ -106,7 +110,11 @@ TEST(FastGemm, AgreesWithReference) {
 
 TEST(FastPoolAndLrn, AgreeWithReference) {
   uint32_t seed = 42;
-  struct PoolCase { OpType op; int64_t h, k, s, p; bool ceil, include_pad; };
+  struct PoolCase {
+    OpType op;
+    int64_t h, k, s, p;
+    bool ceil, include_pad;
+  };
   for (const PoolCase& t : {PoolCase{OpType::MaxPool, 28, 2, 2, 0, false, false},
                             PoolCase{OpType::MaxPool, 14, 3, 2, 1, false, false},
                             PoolCase{OpType::MaxPool, 14, 3, 1, 1, false, false},

@@ -39,8 +39,8 @@ TEST(ReferenceConv, PaddingStrideAndRelu) {
   conv2d_f32_ref(window_geom(a, {1, 1, 3, 3}, {1, 1, 2, 2}), x.data(), w.data(), &b, y.data(), a);
   for (float v : y) EXPECT_FLOAT_EQ(v, 0.0f);  // 4 - 5 < 0, clamped by the fused Relu
   a.activation = Activation::None;
-  conv2d_f32_ref(window_geom(a, {1, 1, 3, 3}, {1, 1, 2, 2}), x.data(), w.data(), nullptr,
-                 y.data(), a);
+  conv2d_f32_ref(window_geom(a, {1, 1, 3, 3}, {1, 1, 2, 2}), x.data(), w.data(), nullptr, y.data(),
+                 a);
   for (float v : y) EXPECT_FLOAT_EQ(v, 4.0f);
 }
 
@@ -51,8 +51,8 @@ TEST(ReferenceConv, DepthwiseUsesOneChannelPerGroup) {
   std::vector<float> y(8);
   Attributes a = window({1, 1}, {1, 1}, {0, 0, 0, 0});
   a.group = 2;
-  conv2d_f32_ref(window_geom(a, {1, 2, 2, 2}, {1, 2, 2, 2}), x.data(), w.data(), nullptr,
-                 y.data(), a);
+  conv2d_f32_ref(window_geom(a, {1, 2, 2, 2}, {1, 2, 2, 2}), x.data(), w.data(), nullptr, y.data(),
+                 a);
   EXPECT_EQ(y, (std::vector<float>{2, 4, 6, 8, 30, 60, 90, 120}));
 }
 
@@ -61,8 +61,8 @@ TEST(ReferenceConv, DilationSkipsPixels) {
   const std::vector<float> x = {1, 2, 3, 4, 5}, w = {1, 1};
   std::vector<float> y(2);
   Attributes a = window({1, 2}, {1, 1}, {0, 0, 0, 0}, {1, 3});
-  conv2d_f32_ref(window_geom(a, {1, 1, 1, 5}, {1, 1, 1, 2}), x.data(), w.data(), nullptr,
-                 y.data(), a);
+  conv2d_f32_ref(window_geom(a, {1, 1, 1, 5}, {1, 1, 1, 2}), x.data(), w.data(), nullptr, y.data(),
+                 a);
   EXPECT_EQ(y, (std::vector<float>{5, 7}));
 }
 

@@ -181,8 +181,8 @@ TEST_F(HostileGraphTest, AddMustNotBroadcastAcrossTheBatch) {
   test::OnnxBuilder b(13);
   b.input("x", {1, 4, 4}).output("y");
   b.initializer("c", {1, 1, 1, 16}, std::vector<float>(16, 1.0f));
-  b.node("Flatten", {"x"}, {"f"}, "flat");   // [N, 16]
-  b.node("Add", {"f", "c"}, {"y"}, "add");   // [1,1,1,16] would put N in dimension 2
+  b.node("Flatten", {"x"}, {"f"}, "flat");  // [N, 16]
+  b.node("Add", {"f", "c"}, {"y"}, "add");  // [1,1,1,16] would put N in dimension 2
   EXPECT_NE(kind_of(b), ErrorKind::Io);
 }
 
