@@ -66,7 +66,7 @@ function main() {
       const g = [], o = [];
       let macs = 0;
       for (let r = 0; r < repeats; r++) {
-        const b = gammaqRun(`^BM_engine_float_fast/${name}$`, threads);
+        const b = gammaqRun(`^BM_engine_float_fast/${name}/`, threads);
         g.push(b['images/s']);
         macs = b['MACs/image'];
         o.push(ortRun(path.join(root, 'models', file), threads));

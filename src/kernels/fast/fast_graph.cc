@@ -50,8 +50,17 @@ dnnl::post_ops activation_post_ops(const Attributes& a) {
   return ops;
 }
 
-dnnl::primitive_attr activation_attr(const Attributes& a) {
+// Every primitive gets a user-managed scratchpad: one buffer, allocated once per FastGraph and
+// shared by all primitives (they run one after another). With oneDNN's default per-call
+// scratchpad, large scratch buffers were mapped and zero-filled on every run.
+dnnl::primitive_attr base_attr() {
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::primitive_attr activation_attr(const Attributes& a) {
+  dnnl::primitive_attr attr = base_attr();
   attr.set_post_ops(activation_post_ops(a));
   return attr;
 }
@@ -68,7 +77,15 @@ struct FastGraph::Impl {
   std::vector<memory::desc> md;   // per value: layout chosen by its producer
   std::vector<memory> mem;        // per value: memory in that layout
   std::vector<bool> plain_fresh;  // plain[] holds the last run's values
-  std::vector<std::function<void()>> steps;
+  struct Step {
+    dnnl::primitive prim;  // empty when fn is set
+    Args args;
+    std::function<void()> fn;
+    memory::desc scratch;
+  };
+  std::vector<Step> steps;
+  std::vector<std::unique_ptr<dnnl::reorder>> plain_reorder;  // per value, built on demand
+  memory scratchpad;
   std::vector<std::string> impl;  // per node
   std::vector<memory> keep;       // weights, biases, scratch buffers
 
@@ -78,6 +95,7 @@ struct FastGraph::Impl {
     md.resize(nv);
     mem.resize(nv);
     plain_fresh.assign(nv, false);
+    plain_reorder.resize(nv);
     for (size_t v = 0; v < nv; ++v) {
       if (g.values[v].is_constant) continue;
       plain[v] = Tensor(batch_shape(static_cast<int>(v)));
@@ -86,9 +104,16 @@ struct FastGraph::Impl {
     set_plain_layout(in);
     for (const Node& n : g.nodes) build(n);
     const int out = g.output;
-    if (!is_plain(out)) {
-      steps.push_back([this, out] { to_plain(out); });
-    }
+    if (!is_plain(out)) add_fn([this, out] { to_plain(out); });
+    size_t bytes = 0;
+    for (const Step& st : steps) bytes = std::max(bytes, st.scratch.get_size());
+    if (bytes == 0) return;
+    scratchpad =
+        memory(memory::desc({static_cast<memory::dim>(bytes)}, dt::u8, tag::x), cpu_engine());
+    for (Step& st : steps)
+      if (st.scratch.get_size() != 0)
+        st.args.insert(
+            {DNNL_ARG_SCRATCHPAD, memory(st.scratch, cpu_engine(), scratchpad.get_data_handle())});
   }
 
   Shape batch_shape(int v) const {
@@ -113,18 +138,19 @@ struct FastGraph::Impl {
   void to_plain(int v) {
     if (is_plain(v)) return;
     memory dst(plain_md(batch_shape(v)), cpu_engine(), plain[v].data.data());
-    dnnl::reorder(mem[v], dst).execute(stream, mem[v], dst);
+    if (!plain_reorder[v]) plain_reorder[v] = std::make_unique<dnnl::reorder>(mem[v], dst);
+    plain_reorder[v]->execute(stream, mem[v], dst);
   }
   // A memory holding value v in layout `want`: v's own memory, or a scratch buffer filled by a
   // reorder step added now.
   memory as_layout(int v, const memory::desc& want) {
     if (want == md[v]) return mem[v];
-    memory scratch(want, cpu_engine());
-    keep.push_back(scratch);
-    auto r = dnnl::reorder(mem[v], scratch);
-    memory src = mem[v];
-    steps.push_back([this, r, src, scratch]() mutable { r.execute(stream, src, scratch); });
-    return scratch;
+    memory converted(want, cpu_engine());
+    keep.push_back(converted);
+    dnnl::reorder::primitive_desc pd(mem[v], converted, base_attr());
+    add_step(dnnl::reorder(pd), {{DNNL_ARG_FROM, mem[v]}, {DNNL_ARG_TO, converted}},
+             pd.scratchpad_desc());
+    return converted;
   }
   memory constant_memory(const memory::desc& want, const memory::desc& have, const float* data) {
     memory src(have, cpu_engine(), const_cast<float*>(data));
@@ -134,9 +160,10 @@ struct FastGraph::Impl {
     keep.push_back(dst);
     return dst;
   }
-  void add_step(dnnl::primitive p, Args args) {
-    steps.push_back([this, p, args] { p.execute(stream, args); });
+  void add_step(dnnl::primitive p, Args args, const memory::desc& scratch) {
+    steps.push_back(Step{std::move(p), std::move(args), nullptr, scratch});
   }
+  void add_fn(std::function<void()> fn) { steps.push_back(Step{{}, {}, std::move(fn), {}}); }
 
   void build(const Node& n) {
     const int x = n.inputs[0];
@@ -165,10 +192,12 @@ struct FastGraph::Impl {
         const memory bm = constant_memory(b_md, b_md, bias.data());
         const memory src = as_layout(x, pd.src_desc());
         set_layout(y, pd.dst_desc());
-        add_step(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, src},
-                                                 {DNNL_ARG_WEIGHTS, wm},
-                                                 {DNNL_ARG_BIAS, bm},
-                                                 {DNNL_ARG_DST, mem[y]}});
+        add_step(dnnl::convolution_forward(pd),
+                 {{DNNL_ARG_SRC, src},
+                  {DNNL_ARG_WEIGHTS, wm},
+                  {DNNL_ARG_BIAS, bm},
+                  {DNNL_ARG_DST, mem[y]}},
+                 pd.scratchpad_desc());
         impl.push_back(impl_of(pd));
         return;
       }
@@ -188,10 +217,12 @@ struct FastGraph::Impl {
         ensure_plain_input(x);
         memory src(src_md, cpu_engine(), plain[x].data.data());
         set_plain_layout(y);
-        add_step(dnnl::inner_product_forward(pd), {{DNNL_ARG_SRC, src},
-                                                   {DNNL_ARG_WEIGHTS, wm},
-                                                   {DNNL_ARG_BIAS, bm},
-                                                   {DNNL_ARG_DST, mem[y]}});
+        add_step(dnnl::inner_product_forward(pd),
+                 {{DNNL_ARG_SRC, src},
+                  {DNNL_ARG_WEIGHTS, wm},
+                  {DNNL_ARG_BIAS, bm},
+                  {DNNL_ARG_DST, mem[y]}},
+                 pd.scratchpad_desc());
         impl.push_back(impl_of(pd));
         return;
       }
@@ -205,7 +236,7 @@ struct FastGraph::Impl {
         dnnl::lrn_forward::desc d(dnnl::prop_kind::forward_inference,
                                   dnnl::algorithm::lrn_across_channels, md[x], a.size, a.alpha,
                                   a.beta, a.bias);
-        dnnl::lrn_forward::primitive_desc pd(d, cpu_engine());
+        dnnl::lrn_forward::primitive_desc pd(d, base_attr(), cpu_engine());
         set_layout(y, pd.dst_desc());
         Args args{{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}};
         if (pd.workspace_desc().get_size() != 0) {
@@ -213,7 +244,7 @@ struct FastGraph::Impl {
           keep.push_back(ws);
           args.insert({DNNL_ARG_WORKSPACE, ws});
         }
-        add_step(dnnl::lrn_forward(pd), args);
+        add_step(dnnl::lrn_forward(pd), args, pd.scratchpad_desc());
         impl.push_back(impl_of(pd));
         return;
       }
@@ -224,10 +255,10 @@ struct FastGraph::Impl {
           srcs.push_back(md[n.inputs[i]]);
           args.insert({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), mem[n.inputs[i]]});
         }
-        dnnl::concat::primitive_desc pd(static_cast<int>(a.axis), srcs, cpu_engine());
+        dnnl::concat::primitive_desc pd(static_cast<int>(a.axis), srcs, cpu_engine(), base_attr());
         set_layout(y, pd.dst_desc());
         args.insert({DNNL_ARG_DST, mem[y]});
-        add_step(dnnl::concat(pd), args);
+        add_step(dnnl::concat(pd), args, pd.scratchpad_desc());
         impl.push_back(impl_of(pd));
         return;
       }
@@ -252,7 +283,8 @@ struct FastGraph::Impl {
         dnnl::binary::primitive_desc pd(d, activation_attr(a), cpu_engine());
         set_layout(y, pd.dst_desc());
         add_step(dnnl::binary(pd),
-                 {{DNNL_ARG_SRC_0, mem[x]}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, mem[y]}});
+                 {{DNNL_ARG_SRC_0, mem[x]}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, mem[y]}},
+                 pd.scratchpad_desc());
         impl.push_back(impl_of(pd));
         return;
       }
@@ -272,9 +304,10 @@ struct FastGraph::Impl {
           alg = dnnl::algorithm::eltwise_logistic;
         }
         dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md[x], alpha, beta);
-        dnnl::eltwise_forward::primitive_desc pd(d, cpu_engine());
+        dnnl::eltwise_forward::primitive_desc pd(d, base_attr(), cpu_engine());
         set_layout(y, pd.dst_desc());
-        add_step(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}});
+        add_step(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}},
+                 pd.scratchpad_desc());
         impl.push_back(impl_of(pd));
         return;
       }
@@ -308,7 +341,7 @@ struct FastGraph::Impl {
     dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, md[x],
                                   memory::desc(dims_of(ys), dt::f32, tag::any), {w.sh, w.sw},
                                   {w.kh, w.kw}, {w.pt, w.pl}, {pb, pr});
-    dnnl::pooling_forward::primitive_desc pd(d, cpu_engine());
+    dnnl::pooling_forward::primitive_desc pd(d, base_attr(), cpu_engine());
     set_layout(y, pd.dst_desc());
     Args args{{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}};
     if (pd.workspace_desc().get_size() != 0) {
@@ -316,7 +349,7 @@ struct FastGraph::Impl {
       keep.push_back(ws);
       args.insert({DNNL_ARG_WORKSPACE, ws});
     }
-    add_step(dnnl::pooling_forward(pd), args);
+    add_step(dnnl::pooling_forward(pd), args, pd.scratchpad_desc());
     impl.push_back(impl_of(pd));
     return true;
   }
@@ -324,7 +357,7 @@ struct FastGraph::Impl {
   // Adds a step that brings activation v into its plain tensor before the next step.
   void ensure_plain_input(int v) {
     if (is_plain(v)) return;
-    steps.push_back([this, v] { to_plain(v); });
+    add_fn([this, v] { to_plain(v); });
   }
 
   void build_reference(const Node& n) {
@@ -339,7 +372,7 @@ struct FastGraph::Impl {
     }
     const int y = n.outputs[0];
     set_plain_layout(y);
-    steps.push_back([this, &n, ins, y] {
+    add_fn([this, &n, ins, y] {
       stream.wait();
       run_node_reference(g, n, ins, plain[y]);
     });
@@ -349,7 +382,12 @@ struct FastGraph::Impl {
   void run(const Tensor& input) {
     std::fill(plain_fresh.begin(), plain_fresh.end(), false);
     std::copy(input.data.begin(), input.data.end(), plain[g.input].data.begin());
-    for (auto& s : steps) s();
+    for (Step& st : steps) {
+      if (st.fn)
+        st.fn();
+      else
+        st.prim.execute(stream, st.args);
+    }
     stream.wait();
     plain_fresh[g.output] = true;
   }
