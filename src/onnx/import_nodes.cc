@@ -14,12 +14,7 @@ int Context::lookup(const std::string& name, std::string_view what) const {
 }
 
 int Context::add_constant(const std::string& name, Tensor t) {
-  Value v;
-  v.name = name;
-  v.shape = t.shape;
-  v.is_constant = true;
-  v.data = std::move(t);
-  const int id = g.add_value(std::move(v));
+  const int id = add_internal_constant(name, std::move(t));
   by_name[name] = id;
   return id;
 }

@@ -163,6 +163,20 @@ struct FastGraph::Impl {
   void add_step(dnnl::primitive p, Args args, const memory::desc& scratch) {
     steps.push_back(Step{std::move(p), std::move(args), nullptr, scratch});
   }
+  // A primitive reading value x and writing value y (pooling, LRN, eltwise); y takes the
+  // layout the primitive chose.
+  template <typename Prim>
+  void add_src_dst_step(int x, int y, const typename Prim::primitive_desc& pd) {
+    set_layout(y, pd.dst_desc());
+    Args args{{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}};
+    if (pd.workspace_desc().get_size() != 0) {
+      memory ws(pd.workspace_desc(), cpu_engine());
+      keep.push_back(ws);
+      args.insert({DNNL_ARG_WORKSPACE, ws});
+    }
+    add_step(Prim(pd), args, pd.scratchpad_desc());
+    impl.push_back(impl_of(pd));
+  }
   void add_fn(std::function<void()> fn) { steps.push_back(Step{{}, {}, std::move(fn), {}}); }
 
   void build(const Node& n) {
@@ -236,16 +250,7 @@ struct FastGraph::Impl {
         dnnl::lrn_forward::desc d(dnnl::prop_kind::forward_inference,
                                   dnnl::algorithm::lrn_across_channels, md[x], a.size, a.alpha,
                                   a.beta, a.bias);
-        dnnl::lrn_forward::primitive_desc pd(d, base_attr(), cpu_engine());
-        set_layout(y, pd.dst_desc());
-        Args args{{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}};
-        if (pd.workspace_desc().get_size() != 0) {
-          memory ws(pd.workspace_desc(), cpu_engine());
-          keep.push_back(ws);
-          args.insert({DNNL_ARG_WORKSPACE, ws});
-        }
-        add_step(dnnl::lrn_forward(pd), args, pd.scratchpad_desc());
-        impl.push_back(impl_of(pd));
+        add_src_dst_step<dnnl::lrn_forward>(x, y, {d, base_attr(), cpu_engine()});
         return;
       }
       case OpType::Concat: {
@@ -304,11 +309,7 @@ struct FastGraph::Impl {
           alg = dnnl::algorithm::eltwise_logistic;
         }
         dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md[x], alpha, beta);
-        dnnl::eltwise_forward::primitive_desc pd(d, base_attr(), cpu_engine());
-        set_layout(y, pd.dst_desc());
-        add_step(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}},
-                 pd.scratchpad_desc());
-        impl.push_back(impl_of(pd));
+        add_src_dst_step<dnnl::eltwise_forward>(x, y, {d, base_attr(), cpu_engine()});
         return;
       }
       default: break;
@@ -341,16 +342,7 @@ struct FastGraph::Impl {
     dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, md[x],
                                   memory::desc(dims_of(ys), dt::f32, tag::any), {w.sh, w.sw},
                                   {w.kh, w.kw}, {w.pt, w.pl}, {pb, pr});
-    dnnl::pooling_forward::primitive_desc pd(d, base_attr(), cpu_engine());
-    set_layout(y, pd.dst_desc());
-    Args args{{DNNL_ARG_SRC, mem[x]}, {DNNL_ARG_DST, mem[y]}};
-    if (pd.workspace_desc().get_size() != 0) {
-      memory ws(pd.workspace_desc(), cpu_engine());
-      keep.push_back(ws);
-      args.insert({DNNL_ARG_WORKSPACE, ws});
-    }
-    add_step(dnnl::pooling_forward(pd), args, pd.scratchpad_desc());
-    impl.push_back(impl_of(pd));
+    add_src_dst_step<dnnl::pooling_forward>(x, y, {d, base_attr(), cpu_engine()});
     return true;
   }
 
