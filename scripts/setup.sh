@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev nlohmann-json3-dev libcli11-dev
-  libstb-dev zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev clang-format-14)
+  libstb-dev zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev clang-format-14 libboost-math-dev)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
