@@ -80,7 +80,7 @@ const Tensor& Executor::run(const Tensor& images) {
     std::vector<const Tensor*> ins;
     for (int id : n.inputs)
       ins.push_back(g_.values[id].is_constant ? &g_.values[id].data : &acts_[id]);
-    kernels::run_node_reference(g_, n, ins, acts_[n.outputs[0]]);
+    kernels::run_node_reference(n, ins, acts_[n.outputs[0]]);
     if (tap_) tap_(n.outputs[0], acts_[n.outputs[0]]);
   }
   return acts_[g_.output];

@@ -75,8 +75,8 @@ void concat_f32_ref(int64_t axis, std::span<const Shape> xs, std::span<const flo
                     const Shape& ys, float* y) noexcept;
 
 // Runs `node` with the reference kernels. `in` holds one tensor per node input (constants
-// included, in node order); y has the output's batch shape.
-void run_node_reference(const Graph& g, const Node& node, std::span<const Tensor* const> in,
-                        Tensor& y);
+// included, in node order; a caller may pass replacements for constants, e.g. quantized
+// weights); y has the output's batch shape.
+void run_node_reference(const Node& node, std::span<const Tensor* const> in, Tensor& y);
 
 }  // namespace gammaq::kernels

@@ -366,7 +366,7 @@ struct FastGraph::Impl {
     set_plain_layout(y);
     add_fn([this, &n, ins, y] {
       stream.wait();
-      run_node_reference(g, n, ins, plain[y]);
+      run_node_reference(n, ins, plain[y]);
     });
     impl.push_back("ref");
   }

@@ -5,10 +5,11 @@
 
 namespace gammaq::kernels {
 
-void run_node_reference(const Graph& g, const Node& node, std::span<const Tensor* const> in,
-                        Tensor& y) {
+void run_node_reference(const Node& node, std::span<const Tensor* const> in, Tensor& y) {
+  // Inputs beyond the first are read from `in` too, so callers may substitute constants
+  // (the fixed-point simulation passes quantized weights and biases).
   auto const_ptr = [&](size_t k) -> const float* {
-    return k < node.inputs.size() ? g.values[node.inputs[k]].data.data.data() : nullptr;
+    return k < in.size() ? in[k]->data.data() : nullptr;
   };
   const Attributes& a = node.attrs;
   const Tensor& x = *in[0];

@@ -1,0 +1,144 @@
+#include "quant/format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "gammaq/error.h"
+
+namespace gammaq::quant {
+
+namespace {
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
+
+// An integral double (or +-infinity) to int64, saturating at the ends of the int64 range.
+int64_t to_int64_saturated(double r) noexcept {
+  if (r >= 0x1p63) return kInt64Max;
+  if (r < -0x1p63) return kInt64Min;
+  return static_cast<int64_t>(r);
+}
+
+}  // namespace
+
+std::string_view rounding_name(Rounding rounding) noexcept {
+  switch (rounding) {
+    case Rounding::HalfEven: return "half_even";
+    case Rounding::HalfAway: return "half_away";
+    case Rounding::HalfUp: return "half_up";
+  }
+  return "unknown";
+}
+
+Rounding parse_rounding(std::string_view name) {
+  for (const Rounding r : {Rounding::HalfEven, Rounding::HalfAway, Rounding::HalfUp}) {
+    if (name == rounding_name(r)) return r;
+  }
+  throw Error(ErrorKind::InvalidOption,
+              str_cat("rounding '", name, "': must be one of half_even, half_away, half_up"));
+}
+
+int64_t Format::qmin() const noexcept { return is_signed ? -(int64_t{1} << (bits - 1)) : 0; }
+
+int64_t Format::qmax() const noexcept {
+  return is_signed ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
+}
+
+double Format::step() const noexcept { return std::ldexp(1.0, -frac); }
+
+double Format::min_value() const noexcept { return dequantize(qmin(), *this); }
+
+double Format::max_value() const noexcept { return dequantize(qmax(), *this); }
+
+Format make_format(int bits, int frac, bool is_signed) {
+  if (bits < kMinBits || bits > kMaxBits) {
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("bits ", bits, ": must be in ", kMinBits, "..", kMaxBits));
+  }
+  return Format{bits, std::clamp(frac, kMinFrac, kMaxFrac), is_signed};
+}
+
+int ceil_log2(double a) {
+  GAMMAQ_CHECK(a > 0 && std::isfinite(a), "ceil_log2(", a, "): needs a finite a > 0");
+  int e = 0;
+  const double f = std::frexp(a, &e);  // a = f * 2^e, f in [0.5, 1)
+  return f == 0.5 ? e - 1 : e;
+}
+
+int64_t round_scaled(double x, Rounding rounding) noexcept {
+  if (std::isnan(x)) return 0;
+  if (std::isinf(x)) return x > 0 ? kInt64Max : kInt64Min;
+  const double f = std::floor(x);
+  // Exact: the fractional part of a double is representable. d != 0 implies |x| < 2^52, so
+  // f + 1 below is exact too.
+  const double d = x - f;
+  bool up = false;
+  switch (rounding) {
+    case Rounding::HalfEven: up = d > 0.5 || (d == 0.5 && std::fmod(f, 2.0) != 0.0); break;
+    case Rounding::HalfAway: up = d > 0.5 || (d == 0.5 && f >= 0.0); break;
+    case Rounding::HalfUp: up = d >= 0.5; break;
+  }
+  return to_int64_saturated(up ? f + 1.0 : f);
+}
+
+int64_t quantize_code(double v, const Format& format, Rounding rounding) noexcept {
+  if (std::isnan(v)) return 0;
+  const int64_t lo = format.qmin();
+  const int64_t hi = format.qmax();
+  const double scaled = std::ldexp(v, format.frac);
+  // Clamping before rounding equals rounding then clamping: both ends are integers and R is
+  // monotone. It also keeps infinities and huge values away from the int64 conversion.
+  if (scaled <= static_cast<double>(lo)) return lo;
+  if (scaled >= static_cast<double>(hi)) return hi;
+  return round_scaled(scaled, rounding);
+}
+
+double dequantize(int64_t q, const Format& format) noexcept {
+  return std::ldexp(static_cast<double>(q), -format.frac);
+}
+
+double fake_quant(double v, const Format& format, Rounding rounding) noexcept {
+  return dequantize(quantize_code(v, format, rounding), format);
+}
+
+void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noexcept {
+  for (float& v : x) v = static_cast<float>(fake_quant(static_cast<double>(v), format, rounding));
+}
+
+int64_t requantize(int64_t acc, int shift, const Format& out, Rounding rounding) noexcept {
+  const int64_t lo = out.qmin();
+  const int64_t hi = out.qmax();
+  if (shift <= 0) {
+    // Exact acc * 2^k, k = -shift, saturated; the overflow tests run before the multiply.
+    const int64_t k = -static_cast<int64_t>(shift);
+    if (acc == 0) return 0;  // lo <= 0 <= hi for every format
+    if (k >= 63) return acc > 0 ? hi : lo;
+    const int64_t scale = int64_t{1} << k;
+    if (acc > 0) return acc > (hi >> k) ? hi : acc * scale;  // acc * 2^k <= hi <=> acc <= hi>>k
+    return acc < -((-lo) >> k) ? lo : acc * scale;           // acc * 2^k >= lo <=> acc >= ceil
+  }
+  if (shift > 64) return 0;  // |acc| * 2^-65 <= 1/4: rounds to 0 in every mode
+  // acc = t * 2^shift + r with t = floor(acc / 2^shift), 0 <= r < 2^shift; h = 2^(shift-1).
+  int64_t t = 0;
+  uint64_t r = 0;
+  if (shift == 64) {
+    t = acc < 0 ? -1 : 0;
+    r = static_cast<uint64_t>(acc);  // acc + 2^64 when acc < 0
+  } else {
+    t = acc >> shift;  // arithmetic (floor) in C++20
+    r = static_cast<uint64_t>(acc) & ((uint64_t{1} << shift) - 1);
+  }
+  const uint64_t h = uint64_t{1} << (shift - 1);
+  bool up = false;
+  switch (rounding) {
+    case Rounding::HalfEven: up = r > h || (r == h && (t & 1) != 0); break;
+    case Rounding::HalfAway: up = r > h || (r == h && acc >= 0); break;  // a negative tie: t
+    case Rounding::HalfUp: up = r >= h; break;
+  }
+  if (up) ++t;  // t <= 2^(63 - shift) - 1 here, no overflow
+  return std::clamp(t, lo, hi);
+}
+
+}  // namespace gammaq::quant

@@ -1,0 +1,84 @@
+// Dynamic fixed point (ALGORITHMS.md section 1): one (bits, frac, signed) format per tensor, the
+// three rounding modes, quantize / dequantize / fake-quant and integer requantization by shift.
+//
+// A real value v is stored as q = clamp(R(v * 2^frac), qmin, qmax) and means q * 2^-frac.
+// Scaling always uses ldexp (exact in binary floating point), never pow.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace gammaq::quant {
+
+// Tie rule of the rounding R (ALGORITHMS.md 1.2). Default: HalfEven (ONNX QuantizeLinear/Round).
+enum class Rounding {
+  HalfEven,  // ties to the even integer (ONNX, Ristretto GPU path)
+  HalfAway,  // ties away from zero (C round, Ristretto CPU path)
+  HalfUp,    // ties towards +infinity (add half, arithmetic shift right)
+};
+
+// "half_even", "half_away", "half_up" (the names stored in quant.json).
+[[nodiscard]] std::string_view rounding_name(Rounding rounding) noexcept;
+// Inverse of rounding_name; throws Error(InvalidOption) naming the value and the choices.
+[[nodiscard]] Rounding parse_rounding(std::string_view name);
+
+inline constexpr int kMinBits = 2;
+inline constexpr int kMaxBits = 16;
+// Fractional lengths are clamped to [kMinFrac, kMaxFrac] (ALGORITHMS.md 1.5). Within this range
+// every code of a format with at most 16 bits times 2^-frac is a normal float (|q| < 2^16, so at
+// most 16 significant bits, and 2^-64 <= |value| < 2^80), so fake-quantized floats are exact.
+inline constexpr int kMinFrac = -64;
+inline constexpr int kMaxFrac = 64;
+
+// A dynamic fixed-point format. Build it with make_format, which validates bits and clamps frac;
+// the member functions assume 1 <= bits <= 62.
+struct Format {
+  int bits = 8;
+  int frac = 0;  // fractional length FL: step 2^-frac; may be negative (step > 1)
+  bool is_signed = true;
+
+  // Smallest / largest code: -2^(bits-1) / 2^(bits-1) - 1 signed, 0 / 2^bits - 1 unsigned.
+  [[nodiscard]] int64_t qmin() const noexcept;
+  [[nodiscard]] int64_t qmax() const noexcept;
+  // 2^-frac (ldexp).
+  [[nodiscard]] double step() const noexcept;
+  // qmin() * step() and qmax() * step(): both ends of the range are grid points.
+  [[nodiscard]] double min_value() const noexcept;
+  [[nodiscard]] double max_value() const noexcept;
+
+  friend bool operator==(const Format&, const Format&) = default;
+};
+
+// Validates bits in [kMinBits, kMaxBits] (Error(InvalidOption) "bits N: must be in 2..16") and
+// clamps frac to [kMinFrac, kMaxFrac] (no error: a subnormal or huge tensor maximum legitimately
+// asks for an out-of-range FL; callers that report clamping compare the result with their frac).
+[[nodiscard]] Format make_format(int bits, int frac, bool is_signed);
+
+// Exact ceil(log2 a) via frexp (ALGORITHMS.md 1.4), subnormals included. Requires a finite a > 0
+// (GAMMAQ_CHECK: callers handle a == 0 as the degenerate case of ALGORITHMS.md 1.5).
+[[nodiscard]] int ceil_log2(double a);
+
+// R(x) for x already scaled by 2^frac, with the tie rule `rounding`. Exact for every double (no
+// x + 0.5 shortcut). NaN -> 0; results beyond the int64 range saturate to its ends.
+[[nodiscard]] int64_t round_scaled(double x, Rounding rounding) noexcept;
+
+// clamp(R(v * 2^frac), qmin, qmax); NaN -> 0, +-infinity -> qmax / qmin.
+[[nodiscard]] int64_t quantize_code(double v, const Format& format, Rounding rounding) noexcept;
+// q * 2^-frac (exact).
+[[nodiscard]] double dequantize(int64_t q, const Format& format) noexcept;
+// dequantize(quantize_code(v)). Idempotent: fake_quant(fake_quant(v)) == fake_quant(v).
+[[nodiscard]] double fake_quant(double v, const Format& format, Rounding rounding) noexcept;
+// In place, element by element, computed in double. The stored float is exactly the double
+// result whenever bits <= 16 and kMinFrac <= frac <= kMaxFrac (what make_format guarantees);
+// outside that the double result is rounded to the nearest float. NaN -> 0.
+void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noexcept;
+
+// Requantizes an integer accumulator: R(acc * 2^-shift) computed exactly on integers (rounding
+// arithmetic right shift for shift > 0, exact left shift for shift <= 0, ALGORITHMS.md 1.2), then
+// saturated to [out.qmin(), out.qmax()]. Equals quantize_code of the exact rational acc * 2^-shift
+// for every acc and shift (no overflow: large left shifts saturate, shifts >= 64 are handled).
+[[nodiscard]] int64_t requantize(int64_t acc, int shift, const Format& out,
+                                 Rounding rounding) noexcept;
+
+}  // namespace gammaq::quant
