@@ -12,6 +12,8 @@
 
 namespace gammaq {
 
+struct FakeQuant;  // engine/fake_quant.h
+
 enum class KernelImpl {
   Reference,  // plain loops, double accumulation: the definition of correct
   Fast,       // oneDNN for Conv, Gemm, pooling, LRN; reference for the rest
@@ -21,6 +23,11 @@ struct ExecutorOptions {
   KernelImpl impl = KernelImpl::Fast;
   // Threads for kernels (OpenMP); 0 keeps the process default (all cores, or OMP_NUM_THREADS).
   int threads = 0;
+  // Fixed-point simulation to apply (must outlive the executor); null: float. With Reference
+  // kernels the simulation is exact (double accumulation of exactly representable products);
+  // with Fast kernels it is oneDNN's float32 accumulation of the same quantized operands, which
+  // can differ by one step where a value falls within float rounding of a rounding boundary.
+  const FakeQuant* fake_quant = nullptr;
 };
 
 // Reads GAMMAQ_KERNELS (reference|fast) when set, else returns `fallback`. Throws

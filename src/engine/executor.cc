@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "kernels/fast/fast.h"
 #include "kernels/kernels.h"
@@ -36,7 +37,7 @@ void Executor::prepare(int64_t batch) {
   fast_.reset();
   if (options_.impl == KernelImpl::Fast) {
     fast_ = std::make_unique<FastState>();
-    fast_->graph = std::make_unique<kernels::FastGraph>(g_, batch);
+    fast_->graph = std::make_unique<kernels::FastGraph>(g_, batch, options_.fake_quant);
     return;
   }
   for (size_t i = 0; i < g_.values.size(); ++i) {
@@ -74,13 +75,25 @@ const Tensor& Executor::run(const Tensor& images) {
     }
     return out;
   }
+  const FakeQuant* fq = options_.fake_quant;
+  auto quantize = [&](int id) {
+    if (fq && fq->value_format[id]) quant::fake_quant(acts_[id].data, *fq->value_format[id], fq->rounding);
+  };
   acts_[g_.input].data = images.data;
+  quantize(g_.input);
   if (tap_) tap_(g_.input, acts_[g_.input]);
   for (const Node& n : g_.nodes) {
     std::vector<const Tensor*> ins;
-    for (int id : n.inputs)
-      ins.push_back(g_.values[id].is_constant ? &g_.values[id].data : &acts_[id]);
+    for (int id : n.inputs) {
+      if (!g_.values[id].is_constant)
+        ins.push_back(&acts_[id]);
+      else if (fq && !fq->constant[id].data.empty())
+        ins.push_back(&fq->constant[id]);
+      else
+        ins.push_back(&g_.values[id].data);
+    }
     kernels::run_node_reference(n, ins, acts_[n.outputs[0]]);
+    quantize(n.outputs[0]);
     if (tap_) tap_(n.outputs[0], acts_[n.outputs[0]]);
   }
   return acts_[g_.output];

@@ -95,8 +95,9 @@ struct SupportEstimate {
 // Multiply by the fraction of non-zero samples to get the MSE over a tensor with zeros;
 // the model SQNR of 6.1 is model_sqnr_db(p, mse). Cells are integrated without cancellation
 // (adaptive Gauss-Legendre away from 0, incomplete gamma at 0 and far in the tail), so the
-// result is accurate to ~1e-12 relative at any bit width. NaN when codes_m < 1, step <= 0 or
-// not finite, or the parameters are invalid.
+// result is accurate to ~1e-12 relative at any bit width (above ~12 bits, runs of smooth cells
+// are summed in closed form as step^2/12 * mass plus an Euler-Maclaurin term). NaN when
+// codes_m < 1 or codes_m > 2^40 + 1, step <= 0 or not finite, or the parameters are invalid.
 [[nodiscard]] double midtread_mse(const GgdParams& p, double step, int64_t codes_m);
 
 // midtread_mse at step 2^-frac, i.e. the fixed-point format with fractional length `frac`
@@ -122,8 +123,8 @@ struct SupportEstimate {
 // negative samples, `neg` fitted on the magnitudes of the negative samples (codes 0 and
 // 1..2^(bits-1), i.e. M = 2^(bits-1) + 1) and `pos` on the non-negative ones (codes
 // 0..2^(bits-1)-1, M = 2^(bits-1)); the signed bits-bit format. Same search and tie rule as
-// exact_model_best_frac. A side with weight 0 is ignored; returns frac0 when every candidate
-// is NaN.
+// exact_model_best_frac. A side with weight 0 is ignored. Returns frac0 when every candidate
+// is NaN, rho is not in [0, 1] or bits is not in [1, 41].
 [[nodiscard]] int exact_model_best_frac_two_sided(const GgdParams& neg, const GgdParams& pos,
                                                   double rho, int bits, int frac0);
 

@@ -70,17 +70,20 @@ int ceil_log2(double a) {
 int64_t round_scaled(double x, Rounding rounding) noexcept {
   if (std::isnan(x)) return 0;
   if (std::isinf(x)) return x > 0 ? kInt64Max : kInt64Min;
-  const double f = std::floor(x);
-  // Exact: the fractional part of a double is representable. d != 0 implies |x| < 2^52, so
-  // f + 1 below is exact too.
-  const double d = x - f;
-  bool up = false;
+  // Work on the magnitude: a - floor(a) is exact for a >= 0 (x - floor(x) is not for some
+  // negative x, e.g. -0.5 + 2^-54). d != 0 implies a < 2^52, so f + 1 is exact too.
+  const bool negative = x < 0;
+  const double a = std::fabs(x);
+  const double f = std::floor(a);
+  const double d = a - f;
+  bool up = false;  // round the magnitude up
   switch (rounding) {
     case Rounding::HalfEven: up = d > 0.5 || (d == 0.5 && std::fmod(f, 2.0) != 0.0); break;
-    case Rounding::HalfAway: up = d > 0.5 || (d == 0.5 && f >= 0.0); break;
-    case Rounding::HalfUp: up = d >= 0.5; break;
+    case Rounding::HalfAway: up = d >= 0.5; break;
+    case Rounding::HalfUp: up = negative ? d > 0.5 : d >= 0.5; break;  // ties towards +inf
   }
-  return to_int64_saturated(up ? f + 1.0 : f);
+  const double r = up ? f + 1.0 : f;
+  return to_int64_saturated(negative ? -r : r);
 }
 
 int64_t quantize_code(double v, const Format& format, Rounding rounding) noexcept {

@@ -117,8 +117,8 @@ Format ristretto_weight_format(std::span<const float> w, int bits) {
 
 Format ristretto_activation_format(double max_abs, int bits, bool is_signed) {
   const Format checked = make_format(bits, bits - 1, is_signed);  // validates bits
-  GAMMAQ_CHECK(max_abs >= 0 && std::isfinite(max_abs), "ristretto_activation_format: max|x| = ",
-               max_abs);
+  GAMMAQ_CHECK(max_abs >= 0 && std::isfinite(max_abs),
+               "ristretto_activation_format: max|x| = ", max_abs);
   if (max_abs == 0) return checked;
   return make_format(bits, bits - ceil_log2(max_abs), is_signed);
 }

@@ -54,8 +54,10 @@ struct WeightChoice {
 // Algorithm 1 on each output channel of w = [channels, rest...] (row-major, so channel c is the
 // c-th contiguous block of w.size() / channels elements). Requires channels >= 1 dividing
 // w.size() (GAMMAQ_CHECK: the caller derives both from one shape). Same errors as above.
-[[nodiscard]] std::vector<WeightChoice> choose_weight_format_per_channel(
-    std::span<const float> w, int64_t channels, int bits, int window, Rounding rounding);
+[[nodiscard]] std::vector<WeightChoice> choose_weight_format_per_channel(std::span<const float> w,
+                                                                         int64_t channels, int bits,
+                                                                         int window,
+                                                                         Rounding rounding);
 
 // Ristretto eq. (8), weights: signed, frac = bits - 1 - ceil_log2(max|w|) (the m of Algorithm 1),
 // bits - 1 for an all-zero tensor; frac clamped as in make_format. Same errors as above.

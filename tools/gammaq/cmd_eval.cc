@@ -9,13 +9,17 @@
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
 #include "gammaq/executor.h"
+#include "engine/fake_quant.h"
 #include "kernels/fast/fast.h"
+
+#include <fstream>
+#include <sstream>
 
 namespace gammaq::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model, data, logits;
+  std::string model, data, logits, quant;
   int64_t limit = -1, batch = 64;
   int threads = 0;
   bool json = false, quiet = false;
@@ -32,6 +36,24 @@ int run_eval() {
             : args.kernels == "reference" ? KernelImpl::Reference
                                           : KernelImpl::Fast;
   auto data = open_dataset(args.data, args.pre.resolve(m.graph));
+  FakeQuant fq;
+  if (!args.quant.empty()) {
+    std::ifstream f(args.quant);
+    if (!f) throw Error(ErrorKind::Io, str_cat(args.quant, ": cannot open"));
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const quant::QuantPlan plan = quant::plan_from_json(ss.str(), args.quant);
+    if (!plan.model_sha256.empty() && plan.model_sha256 != file_fingerprint(args.model))
+      throw Error(ErrorKind::InvalidData,
+                  str_cat(args.quant, ": made for another model file (model '", plan.model,
+                          "', fingerprint ", plan.model_sha256, "), not ", args.model));
+    try {
+      fq = resolve_plan(m.graph, plan);
+    } catch (const Error& e) {
+      throw with_context(e, args.quant);
+    }
+    eo.fake_quant = &fq;
+  }
   Executor exec(m.graph, eo);
   const int64_t total = args.limit < 0 ? data->size() : std::min(args.limit, data->size());
   Progress progress("eval " + m.graph.name, total, args.quiet);
@@ -79,6 +101,7 @@ void add_eval(CLI::App& app, Subcommand& run) {
   sub->add_option("--batch", args.batch, "images per batch (default 64)");
   sub->add_option("--threads", args.threads, "kernel threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
+  sub->add_option("--quant", args.quant, "evaluate the fixed-point simulation of a quant.json");
   sub->add_option("--logits", args.logits, "write the model outputs as float32 NPY [N, classes]");
   sub->add_option("--kernels", args.kernels, "fast (default) or reference")
       ->check(CLI::IsMember({"fast", "reference"}));

@@ -46,9 +46,14 @@ class Progress {
 
 [[nodiscard]] double now_seconds();
 
+// FNV-1a 64 of the file's bytes, hex: recorded in quant.json so a plan is never applied to a
+// different model file.
+[[nodiscard]] std::string file_fingerprint(const std::string& path);
+
 using Subcommand = int (*)();
 
 void add_inspect(CLI::App& app, Subcommand& run);
 void add_eval(CLI::App& app, Subcommand& run);
+void add_quantize(CLI::App& app, Subcommand& run);
 
 }  // namespace gammaq::cli

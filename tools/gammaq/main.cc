@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   gammaq::cli::Subcommand run = nullptr;
   gammaq::cli::add_inspect(app, run);
   gammaq::cli::add_eval(app, run);
+  gammaq::cli::add_quantize(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,13 +11,18 @@
 #include <string>
 
 #include "gammaq/graph.h"
+#include "quant/simulation.h"
 
 namespace gammaq::kernels {
 
 class FastGraph {
  public:
-  // The graph must outlive the FastGraph.
-  FastGraph(const Graph& g, int64_t batch);
+  // The graph (and `fake_quant`, when given) must outlive the FastGraph. With `fake_quant`,
+  // weights and biases are its quantized copies and every activation is rounded to its format
+  // after it is produced -- a fast approximation of the exact simulation: oneDNN accumulates
+  // in float32, so a result that lands within float rounding of a rounding boundary may
+  // differ by one step from the reference executor's exact double accumulation.
+  FastGraph(const Graph& g, int64_t batch, const FakeQuant* fake_quant = nullptr);
   ~FastGraph();
   FastGraph(const FastGraph&) = delete;
   FastGraph& operator=(const FastGraph&) = delete;

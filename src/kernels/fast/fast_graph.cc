@@ -71,6 +71,7 @@ std::string impl_of(const dnnl::primitive_desc_base& pd) { return pd.impl_info_s
 
 struct FastGraph::Impl {
   const Graph& g;
+  const FakeQuant* fq;
   int64_t batch;
   dnnl::stream stream{cpu_engine()};
   std::vector<Tensor> plain;      // per value: plain storage (activations)
@@ -89,7 +90,8 @@ struct FastGraph::Impl {
   std::vector<std::string> impl;  // per node
   std::vector<memory> keep;       // weights, biases, scratch buffers
 
-  Impl(const Graph& graph, int64_t b) : g(graph), batch(b) {
+  Impl(const Graph& graph, int64_t b, const FakeQuant* fake_quant)
+      : g(graph), fq(fake_quant), batch(b) {
     const size_t nv = g.values.size();
     plain.resize(nv);
     md.resize(nv);
@@ -102,7 +104,11 @@ struct FastGraph::Impl {
     }
     const int in = g.input;
     set_plain_layout(in);
-    for (const Node& n : g.nodes) build(n);
+    add_quantize(in);
+    for (const Node& n : g.nodes) {
+      build(n);
+      add_quantize(n.outputs[0]);
+    }
     const int out = g.output;
     if (!is_plain(out)) add_fn([this, out] { to_plain(out); });
     size_t bytes = 0;
@@ -184,7 +190,7 @@ struct FastGraph::Impl {
     const int y = n.outputs[0];
     const Shape xs = batch_shape(x), ys = batch_shape(y);
     const Attributes& a = n.attrs;
-    auto cdata = [&](size_t k) { return g.values[n.inputs[k]].data.data.data(); };
+    auto cdata = [&](size_t k) { return constant_data(n.inputs[k]); };
     switch (n.op) {
       case OpType::Conv: {
         const WindowGeom w = window_geom(a, xs, ys);
@@ -276,7 +282,7 @@ struct FastGraph::Impl {
           if (v1.shape.size() > xs.size()) break;
           Shape s1(xs.size(), 1);
           std::copy(v1.shape.begin(), v1.shape.end(), s1.end() - v1.shape.size());
-          src1 = constant_memory(plain_md(s1), plain_md(s1), v1.data.data.data());
+          src1 = constant_memory(plain_md(s1), plain_md(s1), constant_data(n.inputs[1]));
         } else {
           if (batch_shape(n.inputs[1]) != xs) break;  // activation broadcasting: reference
           src1 = as_layout(n.inputs[1], md[x]);
@@ -346,6 +352,26 @@ struct FastGraph::Impl {
     return true;
   }
 
+  const float* constant_data(int v) const {
+    if (fq && !fq->constant[v].data.empty()) return fq->constant[v].data.data();
+    return g.values[v].data.data.data();
+  }
+
+  // With a simulation: rounds value v to its format, in whatever layout it is (elementwise;
+  // the zero padding of blocked layouts stays zero).
+  void add_quantize(int v) {
+    if (!fq || !fq->value_format[v]) return;
+    const quant::Format f = *fq->value_format[v];
+    add_fn([this, v, f] {
+      stream.wait();
+      float* p = static_cast<float*>(mem[v].get_data_handle());
+      const int64_t n = static_cast<int64_t>(md[v].get_size() / sizeof(float));
+      const quant::Rounding r = fq->rounding;
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(quant::fake_quant(p[i], f, r));
+    });
+  }
+
   // Adds a step that brings activation v into its plain tensor before the next step.
   void ensure_plain_input(int v) {
     if (is_plain(v)) return;
@@ -356,7 +382,7 @@ struct FastGraph::Impl {
     std::vector<const Tensor*> ins;
     for (int id : n.inputs) {
       if (g.values[id].is_constant) {
-        ins.push_back(&g.values[id].data);
+        ins.push_back(fq && !fq->constant[id].data.empty() ? &fq->constant[id] : &g.values[id].data);
       } else {
         ensure_plain_input(id);
         ins.push_back(&plain[id]);
@@ -385,7 +411,8 @@ struct FastGraph::Impl {
   }
 };
 
-FastGraph::FastGraph(const Graph& g, int64_t batch) : impl_(std::make_unique<Impl>(g, batch)) {}
+FastGraph::FastGraph(const Graph& g, int64_t batch, const FakeQuant* fake_quant)
+    : impl_(std::make_unique<Impl>(g, batch, fake_quant)) {}
 FastGraph::~FastGraph() = default;
 
 const Tensor& FastGraph::run(const Tensor& input) {

@@ -1,0 +1,286 @@
+#include "pipeline/quantize.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/fake_quant.h"
+#include "gammaq/error.h"
+#include "quant/weights.h"
+#include "stats/tensor_stats.h"
+
+namespace gammaq {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int node_weight_bits(const QuantizeOptions& o, const Node& n) {
+  auto it = o.weight_bits_override.find(n.name);
+  return it != o.weight_bits_override.end() ? it->second : o.wbits;
+}
+
+// Signal energy and squared error of a weight tensor quantized per layer or per channel.
+double weight_sqnr(std::span<const float> w, const std::vector<quant::Format>& per_channel,
+                   quant::Rounding r) {
+  const size_t per = w.size() / per_channel.size();
+  double signal = 0, noise = 0;
+  for (size_t c = 0; c < per_channel.size(); ++c)
+    for (size_t k = 0; k < per; ++k) {
+      const double v = w[c * per + k];
+      const double d = v - quant::fake_quant(v, per_channel[c], r);
+      signal += v * v;
+      noise += d * d;
+    }
+  return quant::sqnr_db(signal, noise);
+}
+
+quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOptions& o) {
+  quant::LayerFormat l;
+  const int bits = node_weight_bits(o, n);
+  const Tensor& w = g.values[n.inputs[1]].data;
+  const int64_t channels = w.shape[0];
+  std::vector<quant::Format> formats;
+  try {
+    if (o.method == "ristretto") {
+      l.weight = quant::ristretto_weight_format(w.data, bits);
+      formats.assign(static_cast<size_t>(channels), l.weight);
+    } else if (o.per_channel) {
+      const auto choices = quant::choose_weight_format_per_channel(w.data, channels, bits,
+                                                                   o.weight_window, o.rounding);
+      l.weight = choices[0].format;
+      for (const auto& c : choices) {
+        l.weight_channel_frac.push_back(c.format.frac);
+        formats.push_back(c.format);
+      }
+    } else {
+      l.weight = quant::choose_weight_format(w.data, bits, o.weight_window, o.rounding).format;
+      formats.assign(static_cast<size_t>(channels), l.weight);
+    }
+  } catch (const Error& e) {
+    throw with_context(e, str_cat("layer '", n.name, "' weight '", g.values[n.inputs[1]].name, "'"));
+  }
+  l.weight_sqnr_db = weight_sqnr(w.data, formats, o.rounding);
+  if (o.bbits != "acc" && n.inputs.size() > 2) {
+    const int bbits = std::stoi(o.bbits);
+    const Tensor& b = g.values[n.inputs[2]].data;
+    l.bias_at_accumulator = false;
+    l.bias = o.method == "ristretto" ? quant::ristretto_weight_format(b.data, bbits)
+                                     : quant::choose_weight_format(b.data, bbits, o.weight_window, o.rounding).format;
+    l.bias_sqnr_db = weight_sqnr(b.data, {l.bias}, o.rounding);
+  }
+  return l;
+}
+
+// Runs `exec` over the calibration images, calling `per_batch(first_image, count)` after each.
+template <typename F>
+int64_t calibration_pass(Executor& exec, Dataset& data, const QuantizeOptions& o, const char* what,
+                         F per_batch) {
+  const int64_t total = o.limit < 0 ? data.size() : std::min(o.limit, data.size());
+  const auto t0 = std::chrono::steady_clock::now();
+  double last = -1;
+  for (int64_t begin = 0; begin < total; begin += o.batch) {
+    const int64_t count = std::min(o.batch, total - begin);
+    Batch b = data.read(begin, count);
+    per_batch(begin, count);  // lets the tap know where the batch starts
+    (void)exec.run(b.images);
+    const double t = seconds_since(t0);
+    if (!o.quiet && (t - last > 5.0 || begin + count == total)) {
+      last = t;
+      std::fprintf(stderr, "%s: %lld/%lld images (%.0f s)\n", what,
+                   static_cast<long long>(begin + count), static_cast<long long>(total), t);
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+std::vector<bool> nonnegative_values(const Graph& g) {
+  std::vector<bool> nn(g.values.size(), false);
+  auto act_nonneg = [](const Attributes& a) {
+    return a.activation == Activation::Relu || a.activation == Activation::Sigmoid ||
+           (a.activation == Activation::Clip && a.act_min >= 0.0f);
+  };
+  for (const Node& n : g.nodes) {
+    const int y = n.outputs[0];
+    const bool in0 = !g.values[n.inputs[0]].is_constant && nn[n.inputs[0]];
+    bool all_in = true;
+    for (int id : n.inputs) all_in = all_in && !g.values[id].is_constant && nn[id];
+    switch (n.op) {
+      case OpType::Relu:
+      case OpType::Sigmoid:
+      case OpType::Softmax: nn[y] = true; break;
+      case OpType::Clip: nn[y] = n.attrs.clip_min >= 0.0f || in0; break;
+      case OpType::Conv:
+      case OpType::Gemm: nn[y] = act_nonneg(n.attrs); break;
+      case OpType::Add: nn[y] = act_nonneg(n.attrs) || all_in; break;
+      case OpType::MaxPool:
+      case OpType::AveragePool:
+      case OpType::GlobalAveragePool:
+      case OpType::LRN:
+      case OpType::Flatten:
+      case OpType::Reshape:
+      case OpType::Identity:
+      case OpType::Dropout: nn[y] = in0; break;
+      case OpType::Pad: nn[y] = in0 && n.attrs.pad_value >= 0.0f; break;
+      case OpType::Concat: nn[y] = all_in; break;
+      default: nn[y] = act_nonneg(n.attrs); break;
+    }
+  }
+  return nn;
+}
+
+QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOptions& o) {
+  (void)quant::make_format(o.wbits, 0, true);  // validates 2..16
+  (void)quant::make_format(o.abits, 0, true);
+  if (o.bbits != "acc") {
+    int b = 0;
+    try {
+      b = std::stoi(o.bbits);
+    } catch (const std::exception&) {
+      throw Error(ErrorKind::InvalidOption, str_cat("--bbits '", o.bbits, "': expected acc or 2..16"));
+    }
+    (void)quant::make_format(b, 0, true);
+  }
+  if (o.method != "ggd" && o.method != "ristretto")
+    throw Error(ErrorKind::InvalidOption, str_cat("--method '", o.method, "': expected ggd or ristretto"));
+  if (o.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
+  const int64_t images = o.limit < 0 ? calib.size() : std::min(o.limit, calib.size());
+  if (images < 1)
+    throw Error(ErrorKind::InvalidData, "the calibration set holds no images");
+
+  QuantizeReport rep;
+  quant::QuantPlan& plan = rep.plan;
+  plan.model = g.name;
+  plan.model_sha256 = o.model_sha256;
+  plan.rounding = o.rounding;
+  plan.wbits = o.wbits;
+  plan.abits = o.abits;
+  plan.bbits = o.bbits;
+  plan.method = o.method;
+  plan.mode = std::string(quant::fm_mode_name(o.mode));
+  plan.granularity = o.per_channel ? "channel" : "layer";
+  plan.float_activations = o.float_activations;
+
+  auto t0 = std::chrono::steady_clock::now();
+  for (const Node& n : g.nodes)
+    if (n.op == OpType::Conv || n.op == OpType::Gemm) plan.layers[n.name] = choose_layer(g, n, o);
+  rep.calibration_images = images;
+  if (o.float_activations) {
+    rep.seconds_choose = seconds_since(t0);
+    return rep;
+  }
+
+  // Pass 1: quantized weights, float feature maps (ALGORITHMS.md 6.2 default).
+  quant::QuantPlan weights_only = plan;
+  weights_only.float_activations = true;
+  const FakeQuant fq = resolve_plan(g, weights_only);
+  Executor exec(g, {KernelImpl::Fast, o.threads, &fq});
+  std::vector<std::unique_ptr<stats::TensorStats>> st(g.values.size());
+  std::vector<int> acts;
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (!g.values[v].is_constant && (static_cast<int>(v) == g.input || g.values[v].producer >= 0)) {
+      st[v] = std::make_unique<stats::TensorStats>();
+      acts.push_back(static_cast<int>(v));
+    }
+  int64_t first = 0;
+  exec.set_tap([&](int id, const Tensor& t) {
+    if (st[id]) st[id]->add(t.data, first, t.shape[0]);
+  });
+  calibration_pass(exec, calib, o, "calibrate", [&](int64_t begin, int64_t) { first = begin; });
+  rep.seconds_calibrate = seconds_since(t0);
+
+  // Choose, from the statistics.
+  t0 = std::chrono::steady_clock::now();
+  const std::vector<bool> nonneg = nonnegative_values(g);
+  quant::FmOptions fo;
+  fo.method = o.method;
+  fo.mode = o.mode;
+  fo.alpha_free = o.alpha_free;
+  fo.rounding = o.rounding;
+  std::vector<quant::FmProposal> prop(g.values.size());
+  std::vector<std::unique_ptr<quant::EmpiricalErrors>> emp(g.values.size());
+  for (int v : acts) {
+    const stats::TensorStats& s = *st[v];
+    const std::string& name = g.values[v].name;
+    if (s.nonfinite() > 0) {
+      if (static_cast<double>(s.nonfinite()) > 1e-6 * static_cast<double>(s.total() + s.nonfinite()))
+        throw Error(ErrorKind::Numerical,
+                    str_cat("tensor '", name, "': ", s.nonfinite(), " of ", s.total() + s.nonfinite(),
+                            " calibration values are NaN or Inf (first in image ",
+                            s.first_nonfinite_image(), "); the float model is broken"));
+      rep.warnings.push_back(str_cat("tensor '", name, "': ", s.nonfinite(),
+                                     " NaN/Inf calibration values ignored"));
+    }
+    auto bits_it = o.activation_bits_override.find(name);
+    const int bits = bits_it != o.activation_bits_override.end() ? bits_it->second : o.abits;
+    const bool is_signed = o.method == "ristretto" || o.signed_activations || !nonneg[v] ||
+                           s.negative().count > 0;
+    prop[v] = quant::propose_fm_format(s, bits, is_signed, fo);
+    if (prop[v].needs_empirical) {
+      std::vector<quant::Format> cands;
+      for (int f : prop[v].candidates) cands.push_back(quant::make_format(bits, f, is_signed));
+      emp[v] = std::make_unique<quant::EmpiricalErrors>(cands, o.rounding);
+      ++rep.second_pass_tensors;
+    }
+  }
+  if (rep.second_pass_tensors > 0) {
+    exec.set_tap([&](int id, const Tensor& t) {
+      if (emp[id]) emp[id]->add(t.data);
+    });
+    calibration_pass(exec, calib, o, "calibrate (errors of candidate formats)", [](int64_t, int64_t) {});
+    for (int v : acts)
+      if (emp[v]) quant::decide_fm_format(prop[v], *emp[v], st[v]->energy());
+  }
+  for (int v : acts) {
+    quant::ActivationFormat a = prop[v].result;
+    if (a.degenerate)
+      rep.warnings.push_back(str_cat("tensor '", g.values[v].name, "': ", a.note));
+    plan.activations[g.values[v].name] = std::move(a);
+  }
+  rep.seconds_choose = seconds_since(t0);
+  return rep;
+}
+
+void read_overrides(const std::string& path, QuantizeOptions& o) {
+  std::ifstream f(path);
+  if (!f) throw Error(ErrorKind::Io, str_cat(path, ": cannot open"));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::InvalidOption, str_cat(path, ": not valid JSON (", e.what(), ")"));
+  }
+  auto bits_of = [&](const nlohmann::json& v, const char* key, const std::string& name) {
+    if (!v.is_object() || !v.contains(key) || !v.at(key).is_number_integer())
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat(path, ": '", name, "' needs {\"", key, "\": integer}"));
+    const int b = v.at(key).get<int>();
+    try {
+      (void)quant::make_format(b, 0, true);
+    } catch (const Error& e) {
+      throw with_context(e, str_cat(path, ": '", name, "'"));
+    }
+    return b;
+  };
+  if (!j.is_object())
+    throw Error(ErrorKind::InvalidOption, str_cat(path, ": expected {\"layers\": {...}, \"tensors\": {...}}"));
+  for (const auto& [k, v] : j.items()) {
+    if (k == "layers") {
+      for (const auto& [name, spec] : v.items()) o.weight_bits_override[name] = bits_of(spec, "wbits", name);
+    } else if (k == "tensors") {
+      for (const auto& [name, spec] : v.items()) o.activation_bits_override[name] = bits_of(spec, "abits", name);
+    } else {
+      throw Error(ErrorKind::InvalidOption, str_cat(path, ": unknown key '", k, "' (layers, tensors)"));
+    }
+  }
+}
+
+}  // namespace gammaq

@@ -1,0 +1,58 @@
+// The quantization pipeline (DESIGN.md "The pipeline"): weights by Algorithm 1 (or eq. 8),
+// one calibration pass collecting every feature map's statistics, a second pass only for the
+// tensors whose choice needs empirical errors, then formats for every feature map.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "gammaq/dataset.h"
+#include "gammaq/executor.h"
+#include "gammaq/graph.h"
+#include "quant/feature_maps.h"
+#include "quant/plan.h"
+
+namespace gammaq {
+
+struct QuantizeOptions {
+  std::string method = "ggd";  // ggd | ristretto
+  quant::FmMode mode = quant::FmMode::Default;
+  int wbits = 8, abits = 8;
+  std::string bbits = "acc";       // "acc" (accumulator precision) or a width 2..16
+  int weight_window = 4;           // K_w of Algorithm 1 (paper: 2; 0 = walk up while better)
+  bool per_channel = false;        // --granularity channel
+  bool float_activations = false;  // WQ and "Ristretto (float FM)": feature maps stay float
+  bool signed_activations = false; // --paper: every feature map signed
+  bool alpha_free = false;         // --ggd-alpha free
+  quant::Rounding rounding = quant::Rounding::HalfEven;
+  int64_t batch = 64;
+  int64_t limit = -1;              // calibration images (< 0: all of the spec)
+  int threads = 0;
+  bool quiet = false;
+  // Per-layer / per-tensor bit overrides: name -> {"wbits": n} / {"abits": n}.
+  std::map<std::string, int> weight_bits_override, activation_bits_override;
+  std::string model_sha256;
+};
+
+struct QuantizeReport {
+  quant::QuantPlan plan;
+  int64_t calibration_images = 0;
+  double seconds_calibrate = 0, seconds_choose = 0;
+  int second_pass_tensors = 0;
+  std::vector<std::string> warnings;
+};
+
+// Values the graph proves non-negative (outputs of Relu, Clip with min >= 0, fused activations
+// of those kinds, and pooling/concat/flatten/LRN of non-negative inputs).
+[[nodiscard]] std::vector<bool> nonnegative_values(const Graph& g);
+
+// Runs the pipeline. Throws Error(InvalidData) when the calibration set is empty or does not
+// fit the model; warnings (degenerate tensors) are returned, not printed.
+[[nodiscard]] QuantizeReport quantize_model(const Graph& g, Dataset& calib,
+                                            const QuantizeOptions& options);
+
+// Parses the overrides file: {"layers": {"conv1": {"wbits": 8}}, "tensors": {"x": {"abits": 8}}}.
+void read_overrides(const std::string& path, QuantizeOptions& options);
+
+}  // namespace gammaq

@@ -1,0 +1,79 @@
+#include "pipeline/summary.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace gammaq {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+Json accuracy_json(const Accuracy& a) {
+  return {{"top1", a.top1()}, {"top5", a.top5()}, {"images", a.images}, {"tied_top1", a.tied_top1}};
+}
+
+}  // namespace
+
+std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy& float_acc,
+                         const Accuracy& quant_acc, double seconds_evaluate, const std::string& tune) {
+  const quant::QuantPlan& p = r.plan;
+  Json j;
+  j["model"] = p.model;
+  j["method"] = p.method;
+  j["mode"] = p.mode;
+  j["wbits"] = p.wbits;
+  j["abits"] = p.abits;
+  j["bbits"] = p.bbits;
+  j["granularity"] = p.granularity;
+  j["rounding"] = std::string(quant::rounding_name(p.rounding));
+  j["float_activations"] = p.float_activations;
+  j["tune"] = tune;
+  j["calibration_images"] = r.calibration_images;
+  j["float"] = accuracy_json(float_acc);
+  j["quantized"] = accuracy_json(quant_acc);
+  Json& layers = j["layers"] = Json::array();
+  auto input_it = p.activations.find(g.values[g.input].name);
+  if (input_it != p.activations.end()) {
+    const auto& a = input_it->second;
+    layers.push_back({{"name", g.values[g.input].name}, {"op", "Input"},
+                      {"output", {{"bits", a.format.bits}, {"frac", a.format.frac},
+                                  {"signed", a.format.is_signed}, {"sqnr_db", number_or_null(a.sqnr_db)}}}});
+  }
+  for (const Node& n : g.nodes) {
+    Json l;
+    l["name"] = n.name;
+    l["op"] = op_name(n.op);
+    if (auto it = p.layers.find(n.name); it != p.layers.end()) {
+      const quant::LayerFormat& lf = it->second;
+      l["weight"] = {{"bits", lf.weight.bits}, {"frac", lf.weight.frac},
+                     {"sqnr_db", number_or_null(lf.weight_sqnr_db)}};
+      if (!lf.weight_channel_frac.empty()) l["weight"]["channel_frac"] = lf.weight_channel_frac;
+      if (lf.bias_at_accumulator)
+        l["bias"] = {{"bits", 32}, {"accumulator", true}};
+      else
+        l["bias"] = {{"bits", lf.bias.bits}, {"frac", lf.bias.frac},
+                     {"sqnr_db", number_or_null(lf.bias_sqnr_db)}};
+    }
+    const std::string& out = g.values[n.outputs[0]].name;
+    if (auto it = p.activations.find(out); it != p.activations.end()) {
+      const quant::ActivationFormat& a = it->second;
+      Json o = {{"name", out}, {"bits", a.format.bits}, {"frac", a.format.frac},
+                {"signed", a.format.is_signed}, {"sqnr_db", number_or_null(a.sqnr_db)}};
+      if (a.fit.count("alpha"))
+        o["fit"] = {{"alpha", a.fit.at("alpha")}, {"beta", a.fit.at("beta")},
+                    {"lambda", a.fit.at("lambda")}, {"mu", a.fit.at("mu")}};
+      if (a.degenerate) o["degenerate"] = true;
+      if (!a.note.empty()) o["note"] = a.note;
+      l["output"] = o;
+    }
+    layers.push_back(l);
+  }
+  j["warnings"] = r.warnings;
+  j["seconds"] = {{"calibrate", r.seconds_calibrate}, {"choose", r.seconds_choose}, {"tune", 0.0},
+                  {"evaluate", seconds_evaluate}};
+  return j.dump(1) + "\n";
+}
+
+}  // namespace gammaq

@@ -1,0 +1,285 @@
+#include "quant/feature_maps.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "fit/ggd.h"
+#include "gammaq/error.h"
+#include "quant/weights.h"
+
+namespace gammaq::quant {
+namespace {
+
+void record_fit(ActivationFormat& r, const fit::GgdParams& p, const std::string& prefix) {
+  r.fit[prefix + "alpha"] = p.alpha;
+  r.fit[prefix + "beta"] = p.beta;
+  r.fit[prefix + "lambda"] = p.lambda;
+  r.fit[prefix + "mu"] = p.mu;
+}
+
+// The frac at which the largest magnitude fits with at most one LSB of saturation.
+int top_frac(double max_abs, int bits, bool is_signed) {
+  return bits - (is_signed ? 1 : 0) - ceil_log2(max_abs);
+}
+
+std::optional<fit::GgdParams> fit_side(const stats::SideMoments& m, const std::vector<float>& sample,
+                                       bool negative_side, const FmOptions& o) {
+  if (o.alpha_free) {
+    std::vector<double> mags;
+    for (float v : sample)
+      if ((v < 0) == negative_side && v != 0.0f) mags.push_back(std::fabs(static_cast<double>(v)));
+    if (mags.size() >= 2) return fit::fit_alpha_free(mags);
+    return std::nullopt;
+  }
+  return fit::fit_alpha1(m.mean(), m.variance());
+}
+
+// Squared error of each format over `values` (zeros contribute nothing).
+std::vector<double> errors_on(const std::vector<float>& values, const std::vector<int>& fracs,
+                              int bits, bool is_signed, Rounding r) {
+  std::vector<double> out;
+  for (int f : fracs) {
+    const Format fmt = make_format(bits, f, is_signed);
+    double e = 0.0;
+    for (float v : values) {
+      const double d = static_cast<double>(v) - fake_quant(static_cast<double>(v), fmt, r);
+      e += d * d;
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+// Index of the smallest error; ties (and NaN) keep the earlier (smaller) frac.
+size_t argmin(const std::vector<double>& d) {
+  size_t best = 0;
+  for (size_t i = 1; i < d.size(); ++i)
+    if (d[i] < d[best] || (std::isnan(d[best]) && !std::isnan(d[i]))) best = i;
+  return best;
+}
+
+double sqnr_from(double energy, double noise) { return sqnr_db(energy, noise); }
+
+void decide_now(FmProposal& p, const std::vector<int>& fracs, const std::vector<double>& d,
+                double energy, double scale_to_total) {
+  const size_t i = argmin(d);
+  p.result.format.frac = fracs[i];
+  p.result.format = make_format(p.result.format.bits, fracs[i], p.result.format.is_signed);
+  p.result.candidates.clear();
+  for (size_t k = 0; k < fracs.size(); ++k) p.result.candidates.emplace_back(fracs[k], d[k]);
+  p.result.sqnr_db = sqnr_from(energy, d[i] * scale_to_total);
+  p.needs_empirical = false;
+}
+
+std::vector<int> range(int lo, int hi) {
+  std::vector<int> v;
+  for (int f = lo; f <= hi; ++f) v.push_back(f);
+  return v;
+}
+
+}  // namespace
+
+FmMode parse_fm_mode(std::string_view name) {
+  if (name == "default") return FmMode::Default;
+  if (name == "fast") return FmMode::Fast;
+  if (name == "fast-paper") return FmMode::FastPaper;
+  if (name == "exact") return FmMode::Exact;
+  throw Error(ErrorKind::InvalidOption,
+              str_cat("--mode '", name, "': expected default, fast, fast-paper or exact"));
+}
+
+std::string_view fm_mode_name(FmMode mode) {
+  switch (mode) {
+    case FmMode::Default: return "default";
+    case FmMode::Fast: return "fast";
+    case FmMode::FastPaper: return "fast-paper";
+    case FmMode::Exact: return "exact";
+  }
+  return "default";
+}
+
+FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_signed,
+                             const FmOptions& o) {
+  FmProposal p;
+  ActivationFormat& r = p.result;
+  r.method = o.method;
+  r.format = make_format(bits, bits - 1, is_signed);
+  const double energy = s.energy();
+  const int64_t nonzero = s.positive().count + s.negative().count;
+  if (nonzero == 0) {
+    r.degenerate = true;
+    r.note = "all calibration values are zero: frac = bits - 1 (ALGORITHMS.md 1.5)";
+    return p;
+  }
+  const int ftop = top_frac(s.max_abs(), bits, is_signed);
+  if (o.method == "ristretto") {
+    r.format = ristretto_activation_format(s.max_abs(), bits, is_signed);
+    const std::vector<float> sample = s.sample();
+    if (static_cast<int64_t>(sample.size()) == nonzero)
+      r.sqnr_db = sqnr_from(energy, errors_on(sample, {r.format.frac}, bits, is_signed, o.rounding)[0]);
+    return p;
+  }
+  GAMMAQ_CHECK(o.method == "ggd", "method ", o.method);
+
+  const std::vector<float> sample = s.sample();
+  const bool sample_is_all = static_cast<int64_t>(sample.size()) == nonzero;
+  // Sample-based search over [ftop, ftop + bits] (4.8): exact when the sample holds every
+  // non-zero value, otherwise measured on the whole calibration set in the second pass.
+  auto search = [&](const std::string& why) {
+    r.note = why;
+    const std::vector<int> fracs = range(ftop, ftop + bits);
+    if (sample_is_all) {
+      decide_now(p, fracs, errors_on(sample, fracs, bits, is_signed, o.rounding), energy, 1.0);
+    } else {
+      p.candidates = fracs;
+      p.needs_empirical = true;
+    }
+    return p;
+  };
+
+  const stats::SideMoments& pos = s.positive();
+  const stats::SideMoments& neg = s.negative();
+  const bool two_sided = pos.count > 0 && neg.count > 0;
+  GAMMAQ_CHECK(!(neg.count > 0 && !is_signed), "negative values in a tensor given an unsigned format");
+  if (nonzero < o.min_samples)
+    return search(str_cat("only ", nonzero, " non-zero samples (< ", o.min_samples,
+                          "): empirical search, no fit (ALGORITHMS.md 4.8)"));
+
+  const int64_t codes_m = is_signed ? (int64_t{1} << (bits - 1)) : (int64_t{1} << bits);
+  const double levels_n = 2.0 * static_cast<double>(codes_m);
+
+  if (!two_sided) {
+    const bool negative_only = neg.count > 0;
+    const stats::SideMoments& side = negative_only ? neg : pos;
+    const auto fitted = fit_side(side, sample, negative_only, o);
+    if (!fitted)
+      return search("one distinct value or degenerate fit: empirical search (ALGORITHMS.md 4.8)");
+    record_fit(r, *fitted, "");
+    r.fit["kappa"] = fitted->beta + 1.0;
+    const fit::SupportEstimate est = fit::hui_neuhoff_support(*fitted, levels_n);
+    std::vector<int> fracs;
+    if (est.valid) {
+      fracs = fit::closed_form_fracs(est.step);
+      r.fit["support"] = est.support;
+      r.fit["step"] = est.step;
+    }
+    const double nz = static_cast<double>(side.count);
+    if (!est.valid || fracs.empty()) {
+      r.note = "closed form (5)-(6) outside its validity range: exact-model search (4.6)";
+      const int best = fit::exact_model_best_frac(*fitted, codes_m, ftop);
+      fracs = {best - 1, best, best + 1};
+      if (o.mode != FmMode::Default) {
+        std::vector<double> d;
+        for (int f : fracs) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m));
+        decide_now(p, fracs, d, energy, nz);
+        return p;
+      }
+    }
+    switch (o.mode) {
+      case FmMode::Default:
+        p.candidates = fracs;
+        p.needs_empirical = true;
+        return p;
+      case FmMode::FastPaper: {
+        std::vector<double> d;
+        for (int f : fracs)
+          d.push_back(fit::hui_neuhoff_distortion(*fitted, levels_n, levels_n * std::ldexp(1.0, -f) / 2));
+        decide_now(p, fracs, d, energy, nz);
+        return p;
+      }
+      case FmMode::Fast: {
+        std::vector<double> d;
+        for (int f : fracs) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m));
+        decide_now(p, fracs, d, energy, nz);
+        return p;
+      }
+      case FmMode::Exact: {
+        const int best = fit::exact_model_best_frac(*fitted, codes_m, fracs.front());
+        const std::vector<int> around = range(best - 1, best + 1);
+        std::vector<double> d;
+        for (int f : around) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m));
+        decide_now(p, around, d, energy, nz);
+        return p;
+      }
+    }
+  }
+
+  // Two-sided data: Algorithm 3 (split by sign, fitted on magnitudes, weighted by rho).
+  const double rho = static_cast<double>(neg.count) / static_cast<double>(s.total());
+  const auto fneg = neg.count >= o.min_samples ? fit_side(neg, sample, true, o) : std::nullopt;
+  const auto fpos = pos.count >= o.min_samples ? fit_side(pos, sample, false, o) : std::nullopt;
+  if (!fneg || !fpos) return search("a sign group has too few samples or no fit: empirical search");
+  record_fit(r, *fpos, "");
+  record_fit(r, *fneg, "neg_");
+  r.fit["rho"] = rho;
+  std::vector<int> c;
+  for (const auto* f : {&*fneg, &*fpos}) {
+    const fit::SupportEstimate est = fit::hui_neuhoff_support(*f, levels_n);
+    if (!est.valid) continue;
+    for (int fr : fit::closed_form_fracs(est.step)) c.push_back(fr);
+  }
+  std::vector<int> fracs;
+  if (c.empty()) {
+    r.note = "closed form invalid on both sides: exact-model search (4.6)";
+    const int best = fit::exact_model_best_frac_two_sided(*fneg, *fpos, rho, bits, ftop);
+    fracs = range(best - 1, best + 1);
+  } else {
+    fracs = range(*std::min_element(c.begin(), c.end()), *std::max_element(c.begin(), c.end()));
+  }
+  const double nz_neg = static_cast<double>(neg.count), nz_pos = static_cast<double>(pos.count);
+  auto model_error = [&](int f, bool paper) {
+    if (paper) {
+      const double L = levels_n * std::ldexp(1.0, -f) / 2;
+      return nz_neg * fit::hui_neuhoff_distortion(*fneg, levels_n, L) +
+             nz_pos * fit::hui_neuhoff_distortion(*fpos, levels_n, L);
+    }
+    // Negative side reaches -2^(bits-1): codes 0..2^(bits-1) in magnitude.
+    return nz_neg * fit::fixed_point_mse_one_side(*fneg, f, codes_m + 1) +
+           nz_pos * fit::fixed_point_mse_one_side(*fpos, f, codes_m);
+  };
+  switch (o.mode) {
+    case FmMode::Default:
+      p.candidates = fracs;
+      p.needs_empirical = true;
+      return p;
+    case FmMode::FastPaper:
+    case FmMode::Fast: {
+      std::vector<double> d;
+      for (int f : fracs) d.push_back(model_error(f, o.mode == FmMode::FastPaper));
+      decide_now(p, fracs, d, energy, 1.0);
+      return p;
+    }
+    case FmMode::Exact: {
+      const int best = fit::exact_model_best_frac_two_sided(*fneg, *fpos, rho, bits, fracs.front());
+      const std::vector<int> around = range(best - 1, best + 1);
+      std::vector<double> d;
+      for (int f : around) d.push_back(model_error(f, false));
+      decide_now(p, around, d, energy, 1.0);
+      return p;
+    }
+  }
+  return p;
+}
+
+EmpiricalErrors::EmpiricalErrors(std::vector<Format> candidates, Rounding rounding)
+    : fmt_(std::move(candidates)), err_(fmt_.size(), 0.0), rounding_(rounding) {}
+
+void EmpiricalErrors::add(std::span<const float> values) {
+  for (size_t k = 0; k < fmt_.size(); ++k) {
+    double e = 0.0;
+    for (float v : values) {
+      if (!std::isfinite(v)) continue;
+      const double d = static_cast<double>(v) - fake_quant(static_cast<double>(v), fmt_[k], rounding_);
+      e += d * d;
+    }
+    err_[k] += e;
+  }
+}
+
+void decide_fm_format(FmProposal& p, const EmpiricalErrors& errors, double energy) {
+  std::vector<int> fracs;
+  for (const Format& f : errors.formats()) fracs.push_back(f.frac);
+  decide_now(p, fracs, errors.sq_errors(), energy, 1.0);
+}
+
+}  // namespace gammaq::quant

@@ -1,0 +1,71 @@
+// Choosing feature-map formats from calibration statistics (ALGORITHMS.md 3, 4.5-4.8):
+// the GGD method (Algorithms 2 and 3 with the modes of 4.6) and Ristretto's eq. (8).
+//
+// Two phases, so that one calibration pass serves every tensor: propose() turns statistics
+// into candidate fractional lengths (and, in the model-based modes, already the choice);
+// when the choice needs the empirical squared error of each candidate over the calibration
+// set (GGD default mode, and the sample-based fallbacks on few samples), the caller measures
+// it in a second pass (EmpiricalErrors) and calls decide().
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "quant/format.h"
+#include "quant/plan.h"
+#include "stats/tensor_stats.h"
+
+namespace gammaq::quant {
+
+enum class FmMode {
+  Default,    // empirical squared error of each closed-form candidate (second pass)
+  Fast,       // the exact model MSE of the fitted density (4.6), no second pass
+  FastPaper,  // the paper's eq. (7), for reproduction
+  Exact,      // 1-D search of the exact model MSE around the closed form (4.6)
+};
+[[nodiscard]] FmMode parse_fm_mode(std::string_view name);  // default|fast|fast-paper|exact
+[[nodiscard]] std::string_view fm_mode_name(FmMode mode);
+
+struct FmOptions {
+  std::string method = "ggd";  // ggd | ristretto
+  FmMode mode = FmMode::Default;
+  bool alpha_free = false;     // --ggd-alpha free: profile ML fit on the sample (4.9 b)
+  int64_t min_samples = 1000;  // fewer non-zero samples: empirical search (4.8)
+  Rounding rounding = Rounding::HalfEven;
+};
+
+// A proposal for one tensor: the format if already decided, else candidate fracs whose
+// empirical squared error decide() needs.
+struct FmProposal {
+  ActivationFormat result;   // format filled in when !needs_empirical
+  std::vector<int> candidates;
+  bool needs_empirical = false;
+};
+
+// bits: the activation width; is_signed: the format's signedness (unsigned only for tensors
+// the graph proves non-negative). Never returns NaN formats: degenerate statistics (all zero,
+// one distinct value, too few samples) get the fallbacks of ALGORITHMS.md 1.5 / 4.8 with a
+// note saying which.
+[[nodiscard]] FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_signed,
+                                           const FmOptions& options);
+
+// Squared errors of candidate formats accumulated over the calibration data (second pass).
+class EmpiricalErrors {
+ public:
+  EmpiricalErrors(std::vector<Format> candidates, Rounding rounding);
+  void add(std::span<const float> values);
+  [[nodiscard]] const std::vector<double>& sq_errors() const { return err_; }
+  [[nodiscard]] const std::vector<Format>& formats() const { return fmt_; }
+
+ private:
+  std::vector<Format> fmt_;
+  std::vector<double> err_;
+  Rounding rounding_;
+};
+
+// Picks the candidate with the smallest squared error (ties: the smaller frac) and fills in
+// result.format, result.candidates and result.sqnr_db (signal energy / error).
+void decide_fm_format(FmProposal& p, const EmpiricalErrors& errors, double energy);
+
+}  // namespace gammaq::quant

@@ -1,0 +1,125 @@
+#include "quant/plan.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "gammaq/error.h"
+
+namespace gammaq::quant {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json format_json(const Format& f) {
+  return {{"bits", f.bits}, {"frac", f.frac}, {"signed", f.is_signed}};
+}
+
+// JSON numbers cannot be inf/NaN: SQNR +inf (exact) and NaN (undefined) become null.
+Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+Format format_from(const Json& j, const std::string& where) {
+  if (!j.is_object() || !j.contains("bits") || !j.contains("frac") || !j.contains("signed"))
+    throw Error(ErrorKind::InvalidData,
+                where + ": expected {\"bits\": int, \"frac\": int, \"signed\": bool}");
+  try {
+    return make_format(j.at("bits").get<int>(), j.at("frac").get<int>(), j.at("signed").get<bool>());
+  } catch (const Error& e) {
+    throw with_context(e, where);
+  } catch (const Json::exception& e) {
+    throw Error(ErrorKind::InvalidData, where + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string plan_to_json(const QuantPlan& p) {
+  Json j;
+  j["gammaq_quant"] = 1;
+  j["model"] = p.model;
+  j["model_sha256"] = p.model_sha256;
+  j["rounding"] = std::string(rounding_name(p.rounding));
+  j["wbits"] = p.wbits;
+  j["abits"] = p.abits;
+  j["bbits"] = p.bbits;
+  j["method"] = p.method;
+  j["mode"] = p.mode;
+  j["granularity"] = p.granularity;
+  j["float_activations"] = p.float_activations;
+  Json& layers = j["layers"] = Json::object();
+  for (const auto& [name, l] : p.layers) {
+    Json& o = layers[name];
+    o["weight"] = format_json(l.weight);
+    if (!l.weight_channel_frac.empty()) o["weight"]["channel_frac"] = l.weight_channel_frac;
+    o["weight"]["sqnr_db"] = number_or_null(l.weight_sqnr_db);
+    if (l.bias_at_accumulator) {
+      o["bias"] = {{"accumulator", true}};
+    } else {
+      o["bias"] = format_json(l.bias);
+      o["bias"]["sqnr_db"] = number_or_null(l.bias_sqnr_db);
+    }
+  }
+  Json& acts = j["activations"] = Json::object();
+  for (const auto& [name, a] : p.activations) {
+    Json o = format_json(a.format);
+    o["method"] = a.method;
+    if (a.degenerate) o["degenerate"] = true;
+    if (!a.note.empty()) o["note"] = a.note;
+    if (!a.fit.empty()) o["fit"] = a.fit;
+    if (!a.candidates.empty()) {
+      Json& c = o["candidates"] = Json::array();
+      for (const auto& [frac, err] : a.candidates) c.push_back({{"frac", frac}, {"error", number_or_null(err)}});
+    }
+    o["sqnr_db"] = number_or_null(a.sqnr_db);
+    acts[name] = o;
+  }
+  return j.dump(1) + "\n";
+}
+
+QuantPlan plan_from_json(const std::string& text, const std::string& where) {
+  Json j;
+  try {
+    j = Json::parse(text);
+  } catch (const Json::exception& e) {
+    throw Error(ErrorKind::InvalidData, where + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object() || j.value("gammaq_quant", 0) != 1)
+    throw Error(ErrorKind::InvalidData, where + ": not a gammaq quant.json (version 1)");
+  QuantPlan p;
+  try {
+    p.model = j.at("model").get<std::string>();
+    p.model_sha256 = j.value("model_sha256", "");
+    p.rounding = parse_rounding(j.at("rounding").get<std::string>());
+    p.wbits = j.at("wbits").get<int>();
+    p.abits = j.at("abits").get<int>();
+    p.bbits = j.value("bbits", "acc");
+    p.method = j.value("method", "");
+    p.mode = j.value("mode", "");
+    p.granularity = j.value("granularity", "layer");
+    p.float_activations = j.value("float_activations", false);
+    for (const auto& [name, o] : j.at("layers").items()) {
+      LayerFormat l;
+      const std::string at = where + ": layers." + name;
+      l.weight = format_from(o.at("weight"), at + ".weight");
+      if (o.at("weight").contains("channel_frac"))
+        l.weight_channel_frac = o.at("weight").at("channel_frac").get<std::vector<int>>();
+      const Json& b = o.at("bias");
+      l.bias_at_accumulator = b.value("accumulator", false);
+      if (!l.bias_at_accumulator) l.bias = format_from(b, at + ".bias");
+      p.layers[name] = l;
+    }
+    for (const auto& [name, o] : j.at("activations").items()) {
+      ActivationFormat a;
+      a.format = format_from(o, where + ": activations." + name);
+      a.method = o.value("method", "");
+      a.degenerate = o.value("degenerate", false);
+      a.note = o.value("note", "");
+      if (o.contains("sqnr_db") && o.at("sqnr_db").is_number()) a.sqnr_db = o.at("sqnr_db").get<double>();
+      p.activations[name] = a;
+    }
+  } catch (const Json::exception& e) {
+    throw Error(ErrorKind::InvalidData, where + ": " + e.what());
+  }
+  return p;
+}
+
+}  // namespace gammaq::quant

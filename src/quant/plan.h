@@ -1,0 +1,51 @@
+// QuantPlan: every tensor's fixed-point format for one model -- the content of quant.json.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quant/format.h"
+
+namespace gammaq::quant {
+
+// Format of one feature map (an activation value of the graph), and how it was chosen.
+struct ActivationFormat {
+  Format format;
+  std::string method;       // "ggd", "ristretto", "override", "float-input", ...
+  bool degenerate = false;  // all zeros / too few samples: the documented fallback was used
+  std::string note;         // why, for degenerate or fallback choices
+  // Fitted GGD of the positive (and, two-sided, negative) magnitudes; empty when not fitted.
+  std::map<std::string, double> fit;
+  std::vector<std::pair<int, double>> candidates;  // (frac, squared error or model MSE)
+  double sqnr_db = 0.0;     // local SQNR of this quantizer on the calibration data
+};
+
+// Formats of one layer's parameters (Conv, Gemm).
+struct LayerFormat {
+  Format weight;                      // per-layer format (also holds bits for per-channel)
+  std::vector<int> weight_channel_frac;  // per-output-channel fracs; empty: per layer
+  bool bias_at_accumulator = true;    // bias added at the accumulator scale (frac_w + frac_in)
+  Format bias;                        // used when !bias_at_accumulator
+  double weight_sqnr_db = 0.0;
+  double bias_sqnr_db = 0.0;
+};
+
+struct QuantPlan {
+  std::string model;          // graph name
+  std::string model_sha256;   // fingerprint of the ONNX file (FNV-1a 64, hex): never apply a plan to another model
+  Rounding rounding = Rounding::HalfEven;
+  int wbits = 8, abits = 8;
+  std::string bbits = "acc";  // "acc" or a number
+  std::string method, mode, granularity = "layer";
+  bool float_activations = false;  // WQ / Ristretto (float FM): feature maps stay float
+  std::map<std::string, ActivationFormat> activations;  // by value name
+  std::map<std::string, LayerFormat> layers;            // by node name
+};
+
+// JSON (versioned: "gammaq_quant": 1). from_json throws Error(InvalidData) naming the field.
+[[nodiscard]] std::string plan_to_json(const QuantPlan& plan);
+[[nodiscard]] QuantPlan plan_from_json(const std::string& text, const std::string& where);
+
+}  // namespace gammaq::quant

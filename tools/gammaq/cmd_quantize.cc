@@ -1,0 +1,166 @@
+// gammaq quantize MODEL.onnx --calib SPEC [--val SPEC] [--test SPEC] --wbits W --abits A ...
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "core/atomic_file.h"
+#include "engine/fake_quant.h"
+#include "gammaq/error.h"
+#include "gammaq/evaluate.h"
+#include "pipeline/quantize.h"
+#include "pipeline/summary.h"
+
+namespace gammaq::cli {
+namespace {
+
+struct QuantizeArgs {
+  std::string model, calib, val, test, out = "gammaq_out", method = "ggd", mode = "default";
+  std::string bbits = "acc", granularity = "layer", rounding = "half_even", alpha = "1";
+  std::string overrides, kernels = "fast", tune = "none";
+  int wbits = 8, abits = 8, window = 4, threads = 0;
+  int64_t limit = -1, test_limit = -1, batch = 64;
+  bool paper = false, float_activations = false, quiet = false, json = false;
+  PreprocessFlags pre;
+} args;
+
+Accuracy evaluate_on(const Graph& g, Dataset& data, const FakeQuant* fq, KernelImpl impl,
+                     const std::string& what) {
+  Executor exec(g, {impl, args.threads, fq});
+  const int64_t total =
+      args.test_limit < 0 ? data.size() : std::min(args.test_limit, data.size());
+  Progress progress(what, total, args.quiet);
+  EvalOptions eo;
+  eo.batch = args.batch;
+  eo.limit = args.test_limit;
+  eo.on_batch = [&](int64_t done, const Tensor&) { progress.update(done); };
+  Accuracy a = evaluate(exec, data, eo);
+  progress.finish();
+  return a;
+}
+
+int run_quantize() {
+  const LoadedModel m = load_model(args.model);
+  const Graph& g = m.graph;
+  QuantizeOptions o;
+  o.method = args.method;
+  o.mode = quant::parse_fm_mode(args.mode);
+  o.wbits = args.wbits;
+  o.abits = args.abits;
+  o.bbits = args.bbits;
+  o.weight_window = args.window;
+  o.per_channel = args.granularity == "channel";
+  o.float_activations = args.float_activations;
+  o.signed_activations = args.paper;
+  o.alpha_free = args.alpha == "free";
+  o.rounding = quant::parse_rounding(args.rounding);
+  o.batch = args.batch;
+  o.limit = args.limit;
+  o.threads = args.threads;
+  o.quiet = args.quiet;
+  o.model_sha256 = file_fingerprint(args.model);
+  if (args.paper && args.window == 4) o.weight_window = 2;  // the paper's K_w
+  for (auto [name, bits] : {std::pair{"--wbits", args.wbits}, std::pair{"--abits", args.abits}}) {
+    if (bits < 2 || bits > 16)
+      throw Error(ErrorKind::InvalidOption, str_cat(name, " ", bits, ": must be in 2..16"));
+  }
+  if (!args.overrides.empty()) read_overrides(args.overrides, o);
+  for (const auto& [name, bits] : o.weight_bits_override) {
+    bool found = false;
+    for (const Node& n : g.nodes) found |= n.name == name && (n.op == OpType::Conv || n.op == OpType::Gemm);
+    if (!found)
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat(args.overrides, ": layer '", name, "' is not a Conv/Gemm of ", g.name));
+  }
+  for (const auto& [name, bits] : o.activation_bits_override)
+    if (g.find_value(name) < 0 || g.values[g.find_value(name)].is_constant)
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat(args.overrides, ": tensor '", name, "' is not an activation of ", g.name));
+
+  const Preprocess pre = args.pre.resolve(g);
+  auto calib = open_dataset(args.calib, pre);
+  const std::string score_spec = !args.test.empty() ? args.test : args.val;
+  std::unique_ptr<Dataset> score;
+  if (!score_spec.empty()) score = open_dataset(score_spec, pre);
+  if (score && !score->has_labels())
+    throw Error(ErrorKind::InvalidData, str_cat(score_spec, ": has no labels; accuracy needs labels"));
+
+  QuantizeReport rep = quantize_model(g, *calib, o);
+  for (const std::string& w : rep.warnings) std::fprintf(stderr, "gammaq: warning: %s\n", w.c_str());
+
+  Accuracy fa, qa;
+  double eval_seconds = 0;
+  if (score) {
+    const double t0 = now_seconds();
+    const KernelImpl impl = args.kernels == "reference" ? KernelImpl::Reference : KernelImpl::Fast;
+    fa = evaluate_on(g, *score, nullptr, KernelImpl::Fast, "evaluate float");
+    const FakeQuant fq = resolve_plan(g, rep.plan);
+    qa = evaluate_on(g, *score, &fq, impl, "evaluate quantized");
+    eval_seconds = now_seconds() - t0;
+  }
+  std::filesystem::create_directories(args.out);
+  write_text_file(args.out + "/quant.json", quant::plan_to_json(rep.plan));
+  const std::string summary = summary_json(g, rep, fa, qa, eval_seconds, args.tune);
+  write_text_file(args.out + "/summary.json", summary);
+  if (args.json) {
+    std::cout << summary;
+  } else {
+    std::printf("%s: %s w%da%d (%s, %s mode%s) calibrated on %lld images\n", g.name.c_str(),
+                args.method.c_str(), args.wbits, args.abits, args.granularity.c_str(),
+                args.mode.c_str(), args.float_activations ? ", float feature maps" : "",
+                static_cast<long long>(rep.calibration_images));
+    if (score)
+      std::printf("  float     top-1 %.4f  top-5 %.4f\n  quantized top-1 %.4f  top-5 %.4f  "
+                  "(loss %.2f points; %lld images of %s, %lld with a tied top score)\n",
+                  fa.top1(), fa.top5(), qa.top1(), qa.top5(), 100.0 * (fa.top1() - qa.top1()),
+                  static_cast<long long>(qa.images), score_spec.c_str(),
+                  static_cast<long long>(qa.tied_top1));
+    std::printf("  wrote %s/quant.json and %s/summary.json\n", args.out.c_str(), args.out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_quantize(CLI::App& app, Subcommand& run) {
+  CLI::App* sub = app.add_subcommand("quantize", "choose fixed-point formats for every tensor");
+  sub->add_option("MODEL", args.model, "ONNX model")->required();
+  sub->add_option("--calib", args.calib, "calibration images (SPEC)")->required();
+  sub->add_option("--val", args.val, "validation images (scored when --test is absent)");
+  sub->add_option("--test", args.test, "images to score float and quantized accuracy on");
+  sub->add_option("--wbits", args.wbits, "weight bits (2..16)");
+  sub->add_option("--abits", args.abits, "feature-map bits (2..16)");
+  sub->add_option("--bbits", args.bbits, "bias: acc (accumulator precision, default) or bits");
+  sub->add_option("--method", args.method, "ggd (default) or ristretto")
+      ->check(CLI::IsMember({"ggd", "ristretto"}));
+  sub->add_option("--mode", args.mode, "default | fast | fast-paper | exact");
+  sub->add_option("--granularity", args.granularity, "weights: layer (default) or channel")
+      ->check(CLI::IsMember({"layer", "channel"}));
+  sub->add_option("--window", args.window, "K_w: weight candidates tried (default 4; paper 2)");
+  sub->add_option("--rounding", args.rounding, "half_even (default) | half_away | half_up");
+  sub->add_option("--ggd-alpha", args.alpha, "1 (moment fit, default) or free (profile ML)")
+      ->check(CLI::IsMember({"1", "free"}));
+  sub->add_flag("--paper", args.paper, "reproduce the paper: signed feature maps, K_w = 2");
+  sub->add_flag("--float-activations", args.float_activations,
+                "quantize weights only (WQ, Ristretto with float feature maps)");
+  sub->add_option("--overrides", args.overrides,
+                  "JSON: {\"layers\": {NAME: {\"wbits\": n}}, \"tensors\": {NAME: {\"abits\": n}}}");
+  sub->add_option("--out", args.out, "output folder (default gammaq_out)");
+  sub->add_option("--limit", args.limit, "calibration images to use (default: all of --calib)");
+  sub->add_option("--test-limit", args.test_limit, "images to score (default: all)");
+  sub->add_option("--batch", args.batch, "images per batch (default 64)");
+  sub->add_option("--threads", args.threads, "kernel threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
+  sub->add_option("--kernels", args.kernels,
+                  "simulation for scoring: fast (oneDNN, default) or reference (exact)")
+      ->check(CLI::IsMember({"fast", "reference"}));
+  sub->add_option("--tune", args.tune, "none (tuning arrives with backward-forward tuning)")
+      ->check(CLI::IsMember({"none"}));
+  sub->add_flag("--json", args.json, "print summary.json on stdout");
+  sub->add_flag("--quiet", args.quiet, "no progress on stderr");
+  args.pre.add_to(*sub);
+  sub->callback([&run] { run = run_quantize; });
+}
+
+}  // namespace gammaq::cli
