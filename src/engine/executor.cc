@@ -77,7 +77,8 @@ const Tensor& Executor::run(const Tensor& images) {
   }
   const FakeQuant* fq = options_.fake_quant;
   auto quantize = [&](int id) {
-    if (fq && fq->value_format[id]) quant::fake_quant(acts_[id].data, *fq->value_format[id], fq->rounding);
+    if (fq && fq->value_format[id])
+      quant::fake_quant(acts_[id].data, *fq->value_format[id], fq->rounding);
   };
   acts_[g_.input].data = images.data;
   quantize(g_.input);

@@ -8,7 +8,8 @@ namespace gammaq {
 
 void round_to_grid(std::span<float> x, int frac, quant::Rounding rounding) noexcept {
   for (float& v : x)
-    v = static_cast<float>(std::ldexp(static_cast<double>(quant::round_scaled(std::ldexp(v, frac), rounding)), -frac));
+    v = static_cast<float>(
+        std::ldexp(static_cast<double>(quant::round_scaled(std::ldexp(v, frac), rounding)), -frac));
 }
 
 FakeQuant resolve_plan(const Graph& g, const quant::QuantPlan& plan) {
@@ -18,7 +19,10 @@ FakeQuant resolve_plan(const Graph& g, const quant::QuantPlan& plan) {
   fq.constant.assign(g.values.size(), Tensor());
   if (!plan.float_activations) {
     for (size_t v = 0; v < g.values.size(); ++v) {
-      if (g.values[v].is_constant) continue;
+      // Live activations only: the input and values some node produces (passes leave the
+      // intermediate values of fused nodes behind, unproduced).
+      if (g.values[v].is_constant || (static_cast<int>(v) != g.input && g.values[v].producer < 0))
+        continue;
       auto it = plan.activations.find(g.values[v].name);
       if (it == plan.activations.end())
         throw Error(ErrorKind::InvalidData,
@@ -48,14 +52,17 @@ FakeQuant resolve_plan(const Graph& g, const quant::QuantPlan& plan) {
     for (int64_t c = 0; c < channels; ++c) {
       quant::Format f = l.weight;
       if (!l.weight_channel_frac.empty()) f.frac = l.weight_channel_frac[static_cast<size_t>(c)];
-      quant::fake_quant(std::span<float>(wq.data).subspan(static_cast<size_t>(c * per), static_cast<size_t>(per)), f, plan.rounding);
+      quant::fake_quant(
+          std::span<float>(wq.data).subspan(static_cast<size_t>(c * per), static_cast<size_t>(per)),
+          f, plan.rounding);
     }
     fq.constant[n.inputs[1]] = std::move(wq);
     if (n.inputs.size() > 2) {
       Tensor bq = g.values[n.inputs[2]].data;
       if (!l.bias_at_accumulator) {
         quant::fake_quant(bq.data, l.bias, plan.rounding);
-      } else if (const auto& in = fq.value_format[n.inputs[0]]; in && l.weight_channel_frac.empty()) {
+      } else if (const auto& in = fq.value_format[n.inputs[0]];
+                 in && l.weight_channel_frac.empty()) {
         round_to_grid(bq.data, l.weight.frac + in->frac, plan.rounding);
       } else if (in) {
         for (int64_t c = 0; c < channels; ++c)

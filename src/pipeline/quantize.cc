@@ -62,15 +62,17 @@ quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOpt
       formats.assign(static_cast<size_t>(channels), l.weight);
     }
   } catch (const Error& e) {
-    throw with_context(e, str_cat("layer '", n.name, "' weight '", g.values[n.inputs[1]].name, "'"));
+    throw with_context(e,
+                       str_cat("layer '", n.name, "' weight '", g.values[n.inputs[1]].name, "'"));
   }
   l.weight_sqnr_db = weight_sqnr(w.data, formats, o.rounding);
   if (o.bbits != "acc" && n.inputs.size() > 2) {
     const int bbits = std::stoi(o.bbits);
     const Tensor& b = g.values[n.inputs[2]].data;
     l.bias_at_accumulator = false;
-    l.bias = o.method == "ristretto" ? quant::ristretto_weight_format(b.data, bbits)
-                                     : quant::choose_weight_format(b.data, bbits, o.weight_window, o.rounding).format;
+    l.bias = o.method == "ristretto"
+                 ? quant::ristretto_weight_format(b.data, bbits)
+                 : quant::choose_weight_format(b.data, bbits, o.weight_window, o.rounding).format;
     l.bias_sqnr_db = weight_sqnr(b.data, {l.bias}, o.rounding);
   }
   return l;
@@ -143,16 +145,17 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     try {
       b = std::stoi(o.bbits);
     } catch (const std::exception&) {
-      throw Error(ErrorKind::InvalidOption, str_cat("--bbits '", o.bbits, "': expected acc or 2..16"));
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat("--bbits '", o.bbits, "': expected acc or 2..16"));
     }
     (void)quant::make_format(b, 0, true);
   }
   if (o.method != "ggd" && o.method != "ristretto")
-    throw Error(ErrorKind::InvalidOption, str_cat("--method '", o.method, "': expected ggd or ristretto"));
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--method '", o.method, "': expected ggd or ristretto"));
   if (o.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
   const int64_t images = o.limit < 0 ? calib.size() : std::min(o.limit, calib.size());
-  if (images < 1)
-    throw Error(ErrorKind::InvalidData, "the calibration set holds no images");
+  if (images < 1) throw Error(ErrorKind::InvalidData, "the calibration set holds no images");
 
   QuantizeReport rep;
   quant::QuantPlan& plan = rep.plan;
@@ -209,18 +212,20 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     const stats::TensorStats& s = *st[v];
     const std::string& name = g.values[v].name;
     if (s.nonfinite() > 0) {
-      if (static_cast<double>(s.nonfinite()) > 1e-6 * static_cast<double>(s.total() + s.nonfinite()))
-        throw Error(ErrorKind::Numerical,
-                    str_cat("tensor '", name, "': ", s.nonfinite(), " of ", s.total() + s.nonfinite(),
-                            " calibration values are NaN or Inf (first in image ",
-                            s.first_nonfinite_image(), "); the float model is broken"));
-      rep.warnings.push_back(str_cat("tensor '", name, "': ", s.nonfinite(),
-                                     " NaN/Inf calibration values ignored"));
+      if (static_cast<double>(s.nonfinite()) >
+          1e-6 * static_cast<double>(s.total() + s.nonfinite()))
+        throw Error(
+            ErrorKind::Numerical,
+            str_cat("tensor '", name, "': ", s.nonfinite(), " of ", s.total() + s.nonfinite(),
+                    " calibration values are NaN or Inf (first in image ",
+                    s.first_nonfinite_image(), "); the float model is broken"));
+      rep.warnings.push_back(
+          str_cat("tensor '", name, "': ", s.nonfinite(), " NaN/Inf calibration values ignored"));
     }
     auto bits_it = o.activation_bits_override.find(name);
     const int bits = bits_it != o.activation_bits_override.end() ? bits_it->second : o.abits;
-    const bool is_signed = o.method == "ristretto" || o.signed_activations || !nonneg[v] ||
-                           s.negative().count > 0;
+    const bool is_signed =
+        o.method == "ristretto" || o.signed_activations || !nonneg[v] || s.negative().count > 0;
     prop[v] = quant::propose_fm_format(s, bits, is_signed, fo);
     if (prop[v].needs_empirical) {
       std::vector<quant::Format> cands;
@@ -233,14 +238,14 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     exec.set_tap([&](int id, const Tensor& t) {
       if (emp[id]) emp[id]->add(t.data);
     });
-    calibration_pass(exec, calib, o, "calibrate (errors of candidate formats)", [](int64_t, int64_t) {});
+    calibration_pass(exec, calib, o, "calibrate (errors of candidate formats)",
+                     [](int64_t, int64_t) {});
     for (int v : acts)
       if (emp[v]) quant::decide_fm_format(prop[v], *emp[v], st[v]->energy());
   }
   for (int v : acts) {
     quant::ActivationFormat a = prop[v].result;
-    if (a.degenerate)
-      rep.warnings.push_back(str_cat("tensor '", g.values[v].name, "': ", a.note));
+    if (a.degenerate) rep.warnings.push_back(str_cat("tensor '", g.values[v].name, "': ", a.note));
     plan.activations[g.values[v].name] = std::move(a);
   }
   rep.seconds_choose = seconds_since(t0);
@@ -271,14 +276,18 @@ void read_overrides(const std::string& path, QuantizeOptions& o) {
     return b;
   };
   if (!j.is_object())
-    throw Error(ErrorKind::InvalidOption, str_cat(path, ": expected {\"layers\": {...}, \"tensors\": {...}}"));
+    throw Error(ErrorKind::InvalidOption,
+                str_cat(path, ": expected {\"layers\": {...}, \"tensors\": {...}}"));
   for (const auto& [k, v] : j.items()) {
     if (k == "layers") {
-      for (const auto& [name, spec] : v.items()) o.weight_bits_override[name] = bits_of(spec, "wbits", name);
+      for (const auto& [name, spec] : v.items())
+        o.weight_bits_override[name] = bits_of(spec, "wbits", name);
     } else if (k == "tensors") {
-      for (const auto& [name, spec] : v.items()) o.activation_bits_override[name] = bits_of(spec, "abits", name);
+      for (const auto& [name, spec] : v.items())
+        o.activation_bits_override[name] = bits_of(spec, "abits", name);
     } else {
-      throw Error(ErrorKind::InvalidOption, str_cat(path, ": unknown key '", k, "' (layers, tensors)"));
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat(path, ": unknown key '", k, "' (layers, tensors)"));
     }
   }
 }

@@ -19,15 +19,15 @@ struct QuantizeOptions {
   std::string method = "ggd";  // ggd | ristretto
   quant::FmMode mode = quant::FmMode::Default;
   int wbits = 8, abits = 8;
-  std::string bbits = "acc";       // "acc" (accumulator precision) or a width 2..16
-  int weight_window = 4;           // K_w of Algorithm 1 (paper: 2; 0 = walk up while better)
-  bool per_channel = false;        // --granularity channel
-  bool float_activations = false;  // WQ and "Ristretto (float FM)": feature maps stay float
-  bool signed_activations = false; // --paper: every feature map signed
-  bool alpha_free = false;         // --ggd-alpha free
+  std::string bbits = "acc";        // "acc" (accumulator precision) or a width 2..16
+  int weight_window = 4;            // K_w of Algorithm 1 (paper: 2; 0 = walk up while better)
+  bool per_channel = false;         // --granularity channel
+  bool float_activations = false;   // WQ and "Ristretto (float FM)": feature maps stay float
+  bool signed_activations = false;  // --paper: every feature map signed
+  bool alpha_free = false;          // --ggd-alpha free
   quant::Rounding rounding = quant::Rounding::HalfEven;
   int64_t batch = 64;
-  int64_t limit = -1;              // calibration images (< 0: all of the spec)
+  int64_t limit = -1;  // calibration images (< 0: all of the spec)
   int threads = 0;
   bool quiet = false;
   // Per-layer / per-tensor bit overrides: name -> {"wbits": n} / {"abits": n}.

@@ -17,7 +17,8 @@ Json accuracy_json(const Accuracy& a) {
 }  // namespace
 
 std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy& float_acc,
-                         const Accuracy& quant_acc, double seconds_evaluate, const std::string& tune) {
+                         const Accuracy& quant_acc, double seconds_evaluate,
+                         const std::string& tune) {
   const quant::QuantPlan& p = r.plan;
   Json j;
   j["model"] = p.model;
@@ -37,9 +38,13 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
   auto input_it = p.activations.find(g.values[g.input].name);
   if (input_it != p.activations.end()) {
     const auto& a = input_it->second;
-    layers.push_back({{"name", g.values[g.input].name}, {"op", "Input"},
-                      {"output", {{"bits", a.format.bits}, {"frac", a.format.frac},
-                                  {"signed", a.format.is_signed}, {"sqnr_db", number_or_null(a.sqnr_db)}}}});
+    layers.push_back({{"name", g.values[g.input].name},
+                      {"op", "Input"},
+                      {"output",
+                       {{"bits", a.format.bits},
+                        {"frac", a.format.frac},
+                        {"signed", a.format.is_signed},
+                        {"sqnr_db", number_or_null(a.sqnr_db)}}}});
   }
   for (const Node& n : g.nodes) {
     Json l;
@@ -47,23 +52,30 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
     l["op"] = op_name(n.op);
     if (auto it = p.layers.find(n.name); it != p.layers.end()) {
       const quant::LayerFormat& lf = it->second;
-      l["weight"] = {{"bits", lf.weight.bits}, {"frac", lf.weight.frac},
+      l["weight"] = {{"bits", lf.weight.bits},
+                     {"frac", lf.weight.frac},
                      {"sqnr_db", number_or_null(lf.weight_sqnr_db)}};
       if (!lf.weight_channel_frac.empty()) l["weight"]["channel_frac"] = lf.weight_channel_frac;
       if (lf.bias_at_accumulator)
         l["bias"] = {{"bits", 32}, {"accumulator", true}};
       else
-        l["bias"] = {{"bits", lf.bias.bits}, {"frac", lf.bias.frac},
+        l["bias"] = {{"bits", lf.bias.bits},
+                     {"frac", lf.bias.frac},
                      {"sqnr_db", number_or_null(lf.bias_sqnr_db)}};
     }
     const std::string& out = g.values[n.outputs[0]].name;
     if (auto it = p.activations.find(out); it != p.activations.end()) {
       const quant::ActivationFormat& a = it->second;
-      Json o = {{"name", out}, {"bits", a.format.bits}, {"frac", a.format.frac},
-                {"signed", a.format.is_signed}, {"sqnr_db", number_or_null(a.sqnr_db)}};
+      Json o = {{"name", out},
+                {"bits", a.format.bits},
+                {"frac", a.format.frac},
+                {"signed", a.format.is_signed},
+                {"sqnr_db", number_or_null(a.sqnr_db)}};
       if (a.fit.count("alpha"))
-        o["fit"] = {{"alpha", a.fit.at("alpha")}, {"beta", a.fit.at("beta")},
-                    {"lambda", a.fit.at("lambda")}, {"mu", a.fit.at("mu")}};
+        o["fit"] = {{"alpha", a.fit.at("alpha")},
+                    {"beta", a.fit.at("beta")},
+                    {"lambda", a.fit.at("lambda")},
+                    {"mu", a.fit.at("mu")}};
       if (a.degenerate) o["degenerate"] = true;
       if (!a.note.empty()) o["note"] = a.note;
       l["output"] = o;
@@ -71,7 +83,9 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
     layers.push_back(l);
   }
   j["warnings"] = r.warnings;
-  j["seconds"] = {{"calibrate", r.seconds_calibrate}, {"choose", r.seconds_choose}, {"tune", 0.0},
+  j["seconds"] = {{"calibrate", r.seconds_calibrate},
+                  {"choose", r.seconds_choose},
+                  {"tune", 0.0},
                   {"evaluate", seconds_evaluate}};
   return j.dump(1) + "\n";
 }

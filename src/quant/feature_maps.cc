@@ -22,8 +22,9 @@ int top_frac(double max_abs, int bits, bool is_signed) {
   return bits - (is_signed ? 1 : 0) - ceil_log2(max_abs);
 }
 
-std::optional<fit::GgdParams> fit_side(const stats::SideMoments& m, const std::vector<float>& sample,
-                                       bool negative_side, const FmOptions& o) {
+std::optional<fit::GgdParams> fit_side(const stats::SideMoments& m,
+                                       const std::vector<float>& sample, bool negative_side,
+                                       const FmOptions& o) {
   if (o.alpha_free) {
     std::vector<double> mags;
     for (float v : sample)
@@ -116,7 +117,8 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
     r.format = ristretto_activation_format(s.max_abs(), bits, is_signed);
     const std::vector<float> sample = s.sample();
     if (static_cast<int64_t>(sample.size()) == nonzero)
-      r.sqnr_db = sqnr_from(energy, errors_on(sample, {r.format.frac}, bits, is_signed, o.rounding)[0]);
+      r.sqnr_db =
+          sqnr_from(energy, errors_on(sample, {r.format.frac}, bits, is_signed, o.rounding)[0]);
     return p;
   }
   GAMMAQ_CHECK(o.method == "ggd", "method ", o.method);
@@ -140,7 +142,8 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
   const stats::SideMoments& pos = s.positive();
   const stats::SideMoments& neg = s.negative();
   const bool two_sided = pos.count > 0 && neg.count > 0;
-  GAMMAQ_CHECK(!(neg.count > 0 && !is_signed), "negative values in a tensor given an unsigned format");
+  GAMMAQ_CHECK(!(neg.count > 0 && !is_signed),
+               "negative values in a tensor given an unsigned format");
   if (nonzero < o.min_samples)
     return search(str_cat("only ", nonzero, " non-zero samples (< ", o.min_samples,
                           "): empirical search, no fit (ALGORITHMS.md 4.8)"));
@@ -183,7 +186,8 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
       case FmMode::FastPaper: {
         std::vector<double> d;
         for (int f : fracs)
-          d.push_back(fit::hui_neuhoff_distortion(*fitted, levels_n, levels_n * std::ldexp(1.0, -f) / 2));
+          d.push_back(
+              fit::hui_neuhoff_distortion(*fitted, levels_n, levels_n * std::ldexp(1.0, -f) / 2));
         decide_now(p, fracs, d, energy, nz);
         return p;
       }
@@ -265,11 +269,14 @@ EmpiricalErrors::EmpiricalErrors(std::vector<Format> candidates, Rounding roundi
     : fmt_(std::move(candidates)), err_(fmt_.size(), 0.0), rounding_(rounding) {}
 
 void EmpiricalErrors::add(std::span<const float> values) {
+  std::vector<float> q(values.size());
   for (size_t k = 0; k < fmt_.size(); ++k) {
+    std::copy(values.begin(), values.end(), q.begin());
+    fake_quant(std::span<float>(q), fmt_[k], rounding_);
     double e = 0.0;
-    for (float v : values) {
-      if (!std::isfinite(v)) continue;
-      const double d = static_cast<double>(v) - fake_quant(static_cast<double>(v), fmt_[k], rounding_);
+    for (size_t i = 0; i < q.size(); ++i) {
+      if (!std::isfinite(values[i])) continue;
+      const double d = static_cast<double>(values[i]) - static_cast<double>(q[i]);
       e += d * d;
     }
     err_[k] += e;

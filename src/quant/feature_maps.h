@@ -38,7 +38,7 @@ struct FmOptions {
 // A proposal for one tensor: the format if already decided, else candidate fracs whose
 // empirical squared error decide() needs.
 struct FmProposal {
-  ActivationFormat result;   // format filled in when !needs_empirical
+  ActivationFormat result;  // format filled in when !needs_empirical
   std::vector<int> candidates;
   bool needs_empirical = false;
 };

@@ -106,8 +106,40 @@ double fake_quant(double v, const Format& format, Rounding rounding) noexcept {
   return dequantize(quantize_code(v, format, rounding), format);
 }
 
+// The hot loop of the simulation. Same result as the scalar fake_quant: v * 2^frac is exact in
+// double (a float times a power of two); clamping to [qmin, qmax] first keeps |s| <= 2^16, where
+// nearbyint (the default FE_TONEAREST mode: ties to even), round (ties away) and
+// floor(s + 0.5) (ties up; s + 0.5 is exact there) are the three rounding rules.
 void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noexcept {
-  for (float& v : x) v = static_cast<float>(fake_quant(static_cast<double>(v), format, rounding));
+  const double scale = std::ldexp(1.0, format.frac);
+  const double inv = std::ldexp(1.0, -format.frac);
+  const double lo = static_cast<double>(format.qmin());
+  const double hi = static_cast<double>(format.qmax());
+  const int64_t n = static_cast<int64_t>(x.size());
+  float* p = x.data();
+  switch (rounding) {
+    case Rounding::HalfEven:
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) {
+        const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
+        p[i] = p[i] == p[i] ? static_cast<float>(std::nearbyint(sc) * inv) : 0.0f;
+      }
+      break;
+    case Rounding::HalfAway:
+#pragma omp parallel for schedule(static) if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) {
+        const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
+        p[i] = p[i] == p[i] ? static_cast<float>(std::round(sc) * inv) : 0.0f;
+      }
+      break;
+    case Rounding::HalfUp:
+#pragma omp parallel for schedule(static) if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) {
+        const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
+        p[i] = p[i] == p[i] ? static_cast<float>(std::floor(sc + 0.5) * inv) : 0.0f;
+      }
+      break;
+  }
 }
 
 int64_t requantize(int64_t acc, int shift, const Format& out, Rounding rounding) noexcept {

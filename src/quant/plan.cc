@@ -22,7 +22,8 @@ Format format_from(const Json& j, const std::string& where) {
     throw Error(ErrorKind::InvalidData,
                 where + ": expected {\"bits\": int, \"frac\": int, \"signed\": bool}");
   try {
-    return make_format(j.at("bits").get<int>(), j.at("frac").get<int>(), j.at("signed").get<bool>());
+    return make_format(j.at("bits").get<int>(), j.at("frac").get<int>(),
+                       j.at("signed").get<bool>());
   } catch (const Error& e) {
     throw with_context(e, where);
   } catch (const Json::exception& e) {
@@ -67,7 +68,8 @@ std::string plan_to_json(const QuantPlan& p) {
     if (!a.fit.empty()) o["fit"] = a.fit;
     if (!a.candidates.empty()) {
       Json& c = o["candidates"] = Json::array();
-      for (const auto& [frac, err] : a.candidates) c.push_back({{"frac", frac}, {"error", number_or_null(err)}});
+      for (const auto& [frac, err] : a.candidates)
+        c.push_back({{"frac", frac}, {"error", number_or_null(err)}});
     }
     o["sqnr_db"] = number_or_null(a.sqnr_db);
     acts[name] = o;
@@ -113,7 +115,8 @@ QuantPlan plan_from_json(const std::string& text, const std::string& where) {
       a.method = o.value("method", "");
       a.degenerate = o.value("degenerate", false);
       a.note = o.value("note", "");
-      if (o.contains("sqnr_db") && o.at("sqnr_db").is_number()) a.sqnr_db = o.at("sqnr_db").get<double>();
+      if (o.contains("sqnr_db") && o.at("sqnr_db").is_number())
+        a.sqnr_db = o.at("sqnr_db").get<double>();
       p.activations[name] = a;
     }
   } catch (const Json::exception& e) {

@@ -19,22 +19,23 @@ struct ActivationFormat {
   // Fitted GGD of the positive (and, two-sided, negative) magnitudes; empty when not fitted.
   std::map<std::string, double> fit;
   std::vector<std::pair<int, double>> candidates;  // (frac, squared error or model MSE)
-  double sqnr_db = 0.0;     // local SQNR of this quantizer on the calibration data
+  double sqnr_db = 0.0;  // local SQNR of this quantizer on the calibration data
 };
 
 // Formats of one layer's parameters (Conv, Gemm).
 struct LayerFormat {
-  Format weight;                      // per-layer format (also holds bits for per-channel)
+  Format weight;                         // per-layer format (also holds bits for per-channel)
   std::vector<int> weight_channel_frac;  // per-output-channel fracs; empty: per layer
-  bool bias_at_accumulator = true;    // bias added at the accumulator scale (frac_w + frac_in)
-  Format bias;                        // used when !bias_at_accumulator
+  bool bias_at_accumulator = true;       // bias added at the accumulator scale (frac_w + frac_in)
+  Format bias;                           // used when !bias_at_accumulator
   double weight_sqnr_db = 0.0;
   double bias_sqnr_db = 0.0;
 };
 
 struct QuantPlan {
-  std::string model;          // graph name
-  std::string model_sha256;   // fingerprint of the ONNX file (FNV-1a 64, hex): never apply a plan to another model
+  std::string model;         // graph name
+  std::string model_sha256;  // fingerprint of the ONNX file (FNV-1a 64, hex): never apply a plan to
+                             // another model
   Rounding rounding = Rounding::HalfEven;
   int wbits = 8, abits = 8;
   std::string bbits = "acc";  // "acc" or a number

@@ -1,19 +1,18 @@
 // gammaq eval MODEL.onnx --data SPEC [--limit N] [--batch B] [--threads T] [--json]
 //             [--logits OUT.npy]
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common.h"
 #include "core/atomic_file.h"
+#include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
 #include "gammaq/executor.h"
-#include "engine/fake_quant.h"
 #include "kernels/fast/fast.h"
-
-#include <fstream>
-#include <sstream>
 
 namespace gammaq::cli {
 namespace {

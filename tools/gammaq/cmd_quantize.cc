@@ -28,8 +28,7 @@ struct QuantizeArgs {
 Accuracy evaluate_on(const Graph& g, Dataset& data, const FakeQuant* fq, KernelImpl impl,
                      const std::string& what) {
   Executor exec(g, {impl, args.threads, fq});
-  const int64_t total =
-      args.test_limit < 0 ? data.size() : std::min(args.test_limit, data.size());
+  const int64_t total = args.test_limit < 0 ? data.size() : std::min(args.test_limit, data.size());
   Progress progress(what, total, args.quiet);
   EvalOptions eo;
   eo.batch = args.batch;
@@ -68,15 +67,16 @@ int run_quantize() {
   if (!args.overrides.empty()) read_overrides(args.overrides, o);
   for (const auto& [name, bits] : o.weight_bits_override) {
     bool found = false;
-    for (const Node& n : g.nodes) found |= n.name == name && (n.op == OpType::Conv || n.op == OpType::Gemm);
+    for (const Node& n : g.nodes)
+      found |= n.name == name && (n.op == OpType::Conv || n.op == OpType::Gemm);
     if (!found)
       throw Error(ErrorKind::InvalidOption,
                   str_cat(args.overrides, ": layer '", name, "' is not a Conv/Gemm of ", g.name));
   }
   for (const auto& [name, bits] : o.activation_bits_override)
     if (g.find_value(name) < 0 || g.values[g.find_value(name)].is_constant)
-      throw Error(ErrorKind::InvalidOption,
-                  str_cat(args.overrides, ": tensor '", name, "' is not an activation of ", g.name));
+      throw Error(ErrorKind::InvalidOption, str_cat(args.overrides, ": tensor '", name,
+                                                    "' is not an activation of ", g.name));
 
   const Preprocess pre = args.pre.resolve(g);
   auto calib = open_dataset(args.calib, pre);
@@ -84,10 +84,12 @@ int run_quantize() {
   std::unique_ptr<Dataset> score;
   if (!score_spec.empty()) score = open_dataset(score_spec, pre);
   if (score && !score->has_labels())
-    throw Error(ErrorKind::InvalidData, str_cat(score_spec, ": has no labels; accuracy needs labels"));
+    throw Error(ErrorKind::InvalidData,
+                str_cat(score_spec, ": has no labels; accuracy needs labels"));
 
   QuantizeReport rep = quantize_model(g, *calib, o);
-  for (const std::string& w : rep.warnings) std::fprintf(stderr, "gammaq: warning: %s\n", w.c_str());
+  for (const std::string& w : rep.warnings)
+    std::fprintf(stderr, "gammaq: warning: %s\n", w.c_str());
 
   Accuracy fa, qa;
   double eval_seconds = 0;
@@ -111,11 +113,12 @@ int run_quantize() {
                 args.mode.c_str(), args.float_activations ? ", float feature maps" : "",
                 static_cast<long long>(rep.calibration_images));
     if (score)
-      std::printf("  float     top-1 %.4f  top-5 %.4f\n  quantized top-1 %.4f  top-5 %.4f  "
-                  "(loss %.2f points; %lld images of %s, %lld with a tied top score)\n",
-                  fa.top1(), fa.top5(), qa.top1(), qa.top5(), 100.0 * (fa.top1() - qa.top1()),
-                  static_cast<long long>(qa.images), score_spec.c_str(),
-                  static_cast<long long>(qa.tied_top1));
+      std::printf(
+          "  float     top-1 %.4f  top-5 %.4f\n  quantized top-1 %.4f  top-5 %.4f  "
+          "(loss %.2f points; %lld images of %s, %lld with a tied top score)\n",
+          fa.top1(), fa.top5(), qa.top1(), qa.top5(), 100.0 * (fa.top1() - qa.top1()),
+          static_cast<long long>(qa.images), score_spec.c_str(),
+          static_cast<long long>(qa.tied_top1));
     std::printf("  wrote %s/quant.json and %s/summary.json\n", args.out.c_str(), args.out.c_str());
   }
   return 0;
@@ -144,8 +147,9 @@ void add_quantize(CLI::App& app, Subcommand& run) {
   sub->add_flag("--paper", args.paper, "reproduce the paper: signed feature maps, K_w = 2");
   sub->add_flag("--float-activations", args.float_activations,
                 "quantize weights only (WQ, Ristretto with float feature maps)");
-  sub->add_option("--overrides", args.overrides,
-                  "JSON: {\"layers\": {NAME: {\"wbits\": n}}, \"tensors\": {NAME: {\"abits\": n}}}");
+  sub->add_option(
+      "--overrides", args.overrides,
+      "JSON: {\"layers\": {NAME: {\"wbits\": n}}, \"tensors\": {NAME: {\"abits\": n}}}");
   sub->add_option("--out", args.out, "output folder (default gammaq_out)");
   sub->add_option("--limit", args.limit, "calibration images to use (default: all of --calib)");
   sub->add_option("--test-limit", args.test_limit, "images to score (default: all)");

@@ -365,10 +365,7 @@ struct FastGraph::Impl {
     add_fn([this, v, f] {
       stream.wait();
       float* p = static_cast<float*>(mem[v].get_data_handle());
-      const int64_t n = static_cast<int64_t>(md[v].get_size() / sizeof(float));
-      const quant::Rounding r = fq->rounding;
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(quant::fake_quant(p[i], f, r));
+      quant::fake_quant(std::span<float>(p, md[v].get_size() / sizeof(float)), f, fq->rounding);
     });
   }
 
@@ -382,7 +379,8 @@ struct FastGraph::Impl {
     std::vector<const Tensor*> ins;
     for (int id : n.inputs) {
       if (g.values[id].is_constant) {
-        ins.push_back(fq && !fq->constant[id].data.empty() ? &fq->constant[id] : &g.values[id].data);
+        ins.push_back(fq && !fq->constant[id].data.empty() ? &fq->constant[id]
+                                                           : &g.values[id].data);
       } else {
         ensure_plain_input(id);
         ins.push_back(&plain[id]);
