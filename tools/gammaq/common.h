@@ -55,5 +55,6 @@ using Subcommand = int (*)();
 void add_inspect(CLI::App& app, Subcommand& run);
 void add_eval(CLI::App& app, Subcommand& run);
 void add_quantize(CLI::App& app, Subcommand& run);
+void add_sweep(CLI::App& app, Subcommand& run);
 
 }  // namespace gammaq::cli

@@ -1,0 +1,150 @@
+// gammaq sweep MODEL.onnx --calib SPEC --val SPEC [--test SPEC] --bits 4,6,8,10,16
+//              --schemes ristretto-float,ristretto,WQ,WQ_FQ [--out DIR]
+// The paper's Table 1 for one model: top-1 per scheme and bit width (same width for weights
+// and feature maps), saved as sweep.json and sweep.md.
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common.h"
+#include "core/atomic_file.h"
+#include "engine/fake_quant.h"
+#include "gammaq/error.h"
+#include "gammaq/evaluate.h"
+#include "pipeline/quantize.h"
+
+namespace gammaq::cli {
+namespace {
+
+struct SweepArgs {
+  std::string model, calib, val, test, out = "gammaq_sweep", mode = "default";
+  std::vector<int> bits{4, 6, 8, 10, 16};
+  std::vector<std::string> schemes{"ristretto-float", "ristretto", "WQ", "WQ_FQ"};
+  int64_t limit = -1, test_limit = -1, batch = 64;
+  int threads = 0;
+  bool quiet = false;
+  PreprocessFlags pre;
+} args;
+
+// The paper's names (6.2) and its two Ristretto rows.
+QuantizeOptions scheme_options(const std::string& scheme, int bits) {
+  QuantizeOptions o;
+  o.wbits = o.abits = bits;
+  o.mode = quant::parse_fm_mode(args.mode);
+  o.batch = args.batch;
+  o.limit = args.limit;
+  o.threads = args.threads;
+  o.quiet = true;
+  if (scheme == "ristretto-float") {
+    o.method = "ristretto";
+    o.float_activations = true;
+  } else if (scheme == "ristretto") {
+    o.method = "ristretto";
+  } else if (scheme == "WQ") {
+    o.float_activations = true;
+  } else if (scheme == "WQ_FQ") {
+  } else {
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--schemes: unknown scheme '", scheme,
+                        "' (ristretto-float, ristretto, WQ, WQ_FQ; the tuned schemes WQ+, WQ_FQ+, "
+                        "WQ+_FQ+ arrive with backward-forward tuning)"));
+  }
+  return o;
+}
+
+int run_sweep() {
+  const LoadedModel m = load_model(args.model);
+  const Graph& g = m.graph;
+  for (int b : args.bits)
+    if (b < 2 || b > 16)
+      throw Error(ErrorKind::InvalidOption, str_cat("--bits ", b, ": must be in 2..16"));
+  for (const auto& s : args.schemes) (void)scheme_options(s, 8);  // validate names up front
+  const Preprocess pre = args.pre.resolve(g);
+  auto calib = open_dataset(args.calib, pre);
+  const std::string score_spec = !args.test.empty() ? args.test : args.val;
+  if (score_spec.empty())
+    throw Error(ErrorKind::InvalidOption, "sweep needs --val or --test to score on");
+  auto score = open_dataset(score_spec, pre);
+  const std::string fingerprint = file_fingerprint(args.model);
+
+  EvalOptions eo;
+  eo.batch = args.batch;
+  eo.limit = args.test_limit;
+  Executor float_exec(g, {KernelImpl::Fast, args.threads, nullptr});
+  const Accuracy fa = evaluate(float_exec, *score, eo);
+
+  nlohmann::ordered_json j;
+  j["model"] = g.name;
+  j["calib"] = args.calib;
+  j["scored_on"] = score_spec;
+  j["mode"] = args.mode;
+  j["float"] = {{"top1", fa.top1()}, {"top5", fa.top5()}, {"images", fa.images}};
+  j["bits"] = args.bits;
+  auto& rows = j["rows"] = nlohmann::ordered_json::array();
+  std::ostringstream md;
+  md << "| scheme |";
+  for (int b : args.bits) md << " " << b << " bit |";
+  md << "\n|---|";
+  for (size_t i = 0; i < args.bits.size(); ++i) md << "---:|";
+  md << "\n";
+  const double t0 = now_seconds();
+  for (const auto& scheme : args.schemes) {
+    nlohmann::ordered_json row;
+    row["scheme"] = scheme;
+    md << "| " << scheme << " |";
+    for (int b : args.bits) {
+      QuantizeOptions o = scheme_options(scheme, b);
+      o.model_sha256 = fingerprint;
+      const QuantizeReport rep = quantize_model(g, *calib, o);
+      const FakeQuant fq = resolve_plan(g, rep.plan);
+      Executor exec(g, {KernelImpl::Fast, args.threads, &fq});
+      const Accuracy qa = evaluate(exec, *score, eo);
+      row["top1"].push_back(qa.top1());
+      row["top5"].push_back(qa.top5());
+      row["tied_top1"].push_back(qa.tied_top1);
+      char cell[32];
+      std::snprintf(cell, sizeof cell, " %.2f |", 100.0 * qa.top1());
+      md << cell;
+      if (!args.quiet)
+        std::fprintf(stderr, "sweep %s: %s %d bit: top-1 %.4f (float %.4f) [%.0f s]\n",
+                     g.name.c_str(), scheme.c_str(), b, qa.top1(), fa.top1(), now_seconds() - t0);
+    }
+    md << "\n";
+    rows.push_back(row);
+  }
+  char head[256];
+  std::snprintf(head, sizeof head,
+                "%s: top-1 [%%] on %s (%lld images), float %.2f%%; calibration %s\n\n",
+                g.name.c_str(), score_spec.c_str(), static_cast<long long>(fa.images),
+                100.0 * fa.top1(), args.calib.c_str());
+  std::filesystem::create_directories(args.out);
+  write_text_file(args.out + "/sweep.json", j.dump(1) + "\n");
+  write_text_file(args.out + "/sweep.md", std::string(head) + md.str());
+  std::printf("%s%s", head, md.str().c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_sweep(CLI::App& app, Subcommand& run) {
+  CLI::App* sub =
+      app.add_subcommand("sweep", "accuracy per scheme and bit width (the paper's Table 1)");
+  sub->add_option("MODEL", args.model, "ONNX model")->required();
+  sub->add_option("--calib", args.calib, "calibration images (SPEC)")->required();
+  sub->add_option("--val", args.val, "validation images (scored when --test is absent)");
+  sub->add_option("--test", args.test, "images to score on");
+  sub->add_option("--bits", args.bits, "bit widths, e.g. 4,6,8,10,16")->delimiter(',');
+  sub->add_option("--schemes", args.schemes, "ristretto-float,ristretto,WQ,WQ_FQ")->delimiter(',');
+  sub->add_option("--mode", args.mode, "feature-map mode: default | fast | fast-paper | exact");
+  sub->add_option("--out", args.out, "output folder (default gammaq_sweep)");
+  sub->add_option("--limit", args.limit, "calibration images to use");
+  sub->add_option("--test-limit", args.test_limit, "images to score");
+  sub->add_option("--batch", args.batch, "images per batch (default 64)");
+  sub->add_option("--threads", args.threads, "kernel threads")->check(CLI::Range(0, 1024));
+  sub->add_flag("--quiet", args.quiet, "no progress on stderr");
+  args.pre.add_to(*sub);
+  sub->callback([&run] { run = run_sweep; });
+}
+
+}  // namespace gammaq::cli
