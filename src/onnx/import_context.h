@@ -31,8 +31,10 @@ struct Context {
 
 // Converts an initializer/Constant tensor (float, double, int64, int32 -> float data).
 // Checks the byte count against the declared shape before allocating and rejects NaN/Inf
-// in float data unless allow_inf (Clip bounds may be infinite).
-[[nodiscard]] Tensor tensor_from_proto(const onnx::TensorProto& t, bool allow_inf = false);
+// in float data unless keep_nonfinite: initializers and Constant values keep them and are
+// checked where they are used, so the error names the node (weights: NodeIo::weight; Clip
+// bounds may be infinite but not NaN).
+[[nodiscard]] Tensor tensor_from_proto(const onnx::TensorProto& t, bool keep_nonfinite = false);
 
 // Maps one node into ctx.g (appends a Node and its output values, or folds it).
 void import_node(Context& ctx, const onnx::NodeProto& n, int index);

@@ -373,7 +373,7 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
         if (!v.is_constant || v.data.numel() != 1) a.unsupported("max must be a constant scalar");
         at.clip_max = v.data.data[0];
       }
-      if (!(at.clip_min <= at.clip_max))
+      if (std::isnan(at.clip_min) || std::isnan(at.clip_max) || !(at.clip_min <= at.clip_max))
         throw Error(ErrorKind::InvalidModel,
                     str_cat(label, ": min ", at.clip_min, " > max ", at.clip_max));
       break;
@@ -477,7 +477,7 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
         a.unsupported(str_cat("pads must be a constant of ", 2 * rank, " values"));
       for (float v : p.data.data) {
         if (v < 0) a.unsupported("negative pads (cropping)");
-        if (v > kMaxWindow) a.fail("pads", "values must be <= 2^20");
+        if (!std::isfinite(v) || v > kMaxWindow) a.fail("pads", "values must be in [0, 2^20]");
         at.pads.push_back(static_cast<int64_t>(v));
       }
       if (at.pads[0] != 0 || at.pads[rank] != 0) a.unsupported("padding the batch dimension");
@@ -486,6 +486,7 @@ void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
         if (!cv.is_constant || cv.data.numel() != 1)
           a.unsupported("constant_value must be a constant scalar");
         at.pad_value = cv.data.data[0];
+        if (std::isnan(at.pad_value)) a.unsupported("a NaN constant_value");
       }
       if (io.has_input(3)) a.unsupported("the axes input");
       break;

@@ -50,7 +50,7 @@ std::vector<float> read_values(const onnx::TensorProto& t, int64_t n,
 
 }  // namespace
 
-Tensor tensor_from_proto(const onnx::TensorProto& t, bool allow_inf) {
+Tensor tensor_from_proto(const onnx::TensorProto& t, bool keep_nonfinite) {
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
     throw Error(ErrorKind::UnsupportedOp, "external tensor data is not supported");
   Shape shape;
@@ -76,11 +76,13 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, bool allow_inf) {
       throw Error(ErrorKind::UnsupportedOp,
                   str_cat("tensor data type ", t.data_type(), " is not supported"));
   }
-  for (size_t i = 0; i < data.size(); ++i) {
-    const float v = data[i];
-    if (std::isnan(v) || (!allow_inf && std::isinf(v)))
-      throw Error(ErrorKind::InvalidModel,
-                  str_cat("holds ", std::isnan(v) ? "NaN" : "Inf", " at index ", i));
+  if (!keep_nonfinite) {
+    for (size_t i = 0; i < data.size(); ++i) {
+      const float v = data[i];
+      if (!std::isfinite(v))
+        throw Error(ErrorKind::InvalidModel,
+                    str_cat("holds ", std::isnan(v) ? "NaN" : "Inf", " at index ", i));
+    }
   }
   return Tensor(std::move(shape), std::move(data));
 }
