@@ -210,7 +210,7 @@ class MobileNetV2(nn.Module):
 # name: (class, epochs, lr, opset, keep BatchNormalization nodes in the ONNX graph)
 ZOO = {
     "googlenet": (GoogLeNet, 5, 3e-3, 13, False),
-    "alexnet": (AlexNet, 5, 1.5e-3, 11, False),
+    "alexnet": (AlexNet, 8, 3e-3, 11, False),
     "vgg": (VGG, 5, 2e-3, 13, False),
     "resnet": (ResNet, 5, 3e-3, 13, True),
     "mobilenetv2": (MobileNetV2, 5, 4e-3, 17, False),
