@@ -5,17 +5,14 @@
 #include <cmath>
 #include <limits>
 
+#include "fit/special.h"
+
 namespace gammaq::fit {
 namespace {
 
-// Special functions report errors as NaN/inf instead of throwing (the callers check finiteness).
-using Policy = boost::math::policies::policy<
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+using detail::Policy;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using detail::kNaN;
 constexpr double kLn2 = 0.69314718055994530942;
 constexpr double kLn3 = 1.09861228866810969140;
 // Closed form (5)-(6) is unreliable above this kappa when alpha == 1 (4.2, 4.4).

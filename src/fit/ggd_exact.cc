@@ -22,17 +22,14 @@
 #include <vector>
 
 #include "fit/ggd.h"
+#include "fit/special.h"
 
 namespace gammaq::fit {
 namespace {
 
-using Policy = boost::math::policies::policy<
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+using detail::Policy;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using detail::kNaN;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // 8-point Gauss-Legendre rule on [-1, 1] (symmetric half: nodes and weights).

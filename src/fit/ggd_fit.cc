@@ -10,15 +10,12 @@
 #include <vector>
 
 #include "fit/ggd.h"
+#include "fit/special.h"
 
 namespace gammaq::fit {
 namespace {
 
-using Policy = boost::math::policies::policy<
-    boost::math::policies::domain_error<boost::math::policies::ignore_error>,
-    boost::math::policies::pole_error<boost::math::policies::ignore_error>,
-    boost::math::policies::overflow_error<boost::math::policies::ignore_error>,
-    boost::math::policies::evaluation_error<boost::math::policies::ignore_error>>;
+using detail::Policy;
 
 constexpr double kLn2 = 0.69314718055994530942;
 constexpr double kMinP = 0.05, kMaxP = 20;  // search range of the shape p = alpha
