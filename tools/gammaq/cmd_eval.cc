@@ -82,7 +82,7 @@ int run_eval() {
   } else {
     std::printf(
         "%s on %s: top-1 %.4f  top-5 %.4f  (%lld images, %lld with a tied top score; "
-        "%.1f images/s on %d threads)\n",
+        "%.1f images/s on %d thread(s))\n",
         m.graph.name.c_str(), args.data.c_str(), acc.top1(), acc.top5(),
         static_cast<long long>(acc.images), static_cast<long long>(acc.tied_top1),
         acc.images_per_s(), threads);
