@@ -3,7 +3,6 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <regex>
 
 namespace gammaq::test {
 
@@ -17,13 +16,20 @@ Tensor read_npy_f32(const std::string& path) {
   const std::string header = bytes.substr(10, hlen);
   if (header.find("'<f4'") == std::string::npos || header.find("True") != std::string::npos)
     return {};
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex("\\(([0-9, ]*)\\)"))) return {};
+  // 'shape': (a, b, ...): the digits between the parentheses.
+  const size_t open = header.find('('), close = header.find(')', open);
+  if (open == std::string::npos || close == std::string::npos) return {};
   Shape shape;
-  const std::string dims = m[1];
-  const std::regex number("[0-9]+");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
-    shape.push_back(std::stoll(it->str()));
+  int64_t dim = -1;
+  for (size_t i = open + 1; i <= close; ++i) {
+    const char c = header[i];
+    if (c >= '0' && c <= '9') {
+      dim = (dim < 0 ? 0 : dim * 10) + (c - '0');
+    } else if (dim >= 0) {
+      shape.push_back(dim);
+      dim = -1;
+    }
+  }
   Tensor t(shape);
   if (bytes.size() < 10 + hlen + t.data.size() * 4) return {};
   std::memcpy(t.data.data(), bytes.data() + 10 + hlen, t.data.size() * 4);
