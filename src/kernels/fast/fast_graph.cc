@@ -169,6 +169,24 @@ struct FastGraph::Impl {
   void add_step(dnnl::primitive p, Args args, const memory::desc& scratch) {
     steps.push_back(Step{std::move(p), std::move(args), nullptr, scratch});
   }
+  // A convolution or inner product of node n: its (possibly quantized) weights reordered
+  // once into the primitive's layout, a bias of `channels` values (zeros when absent), reading
+  // `src` and writing value y, whose layout the caller has set.
+  template <typename Prim>
+  void add_weighted_step(const typename Prim::primitive_desc& pd, const Node& n, const memory& src,
+                         int y, const memory::desc& w_user, int64_t channels) {
+    std::vector<float> bias(static_cast<size_t>(channels), 0.0f);
+    if (n.inputs.size() > 2) std::copy_n(constant_data(n.inputs[2]), channels, bias.begin());
+    const memory::desc b_md({channels}, dt::f32, tag::x);
+    const memory wm = constant_memory(pd.weights_desc(), w_user, constant_data(n.inputs[1]));
+    const memory bm = constant_memory(b_md, b_md, bias.data());
+    add_step(
+        Prim(pd),
+        {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, mem[y]}},
+        pd.scratchpad_desc());
+    impl.push_back(impl_of(pd));
+  }
+
   // A primitive reading value x and writing value y (pooling, LRN, eltwise); y takes the
   // layout the primitive chose.
   template <typename Prim>
@@ -190,7 +208,6 @@ struct FastGraph::Impl {
     const int y = n.outputs[0];
     const Shape xs = batch_shape(x), ys = batch_shape(y);
     const Attributes& a = n.attrs;
-    auto cdata = [&](size_t k) { return constant_data(n.inputs[k]); };
     switch (n.op) {
       case OpType::Conv: {
         const WindowGeom w = window_geom(a, xs, ys);
@@ -206,19 +223,9 @@ struct FastGraph::Impl {
             memory::desc(wd, dt::f32, tag::any), b_md, any_dst, {w.sh, w.sw}, {w.dh - 1, w.dw - 1},
             {w.pt, w.pl}, {w.pb, w.pr});
         dnnl::convolution_forward::primitive_desc pd(d, activation_attr(a), cpu_engine());
-        std::vector<float> bias(static_cast<size_t>(w.m), 0.0f);
-        if (n.inputs.size() > 2) std::copy_n(cdata(2), w.m, bias.begin());
-        const memory wm = constant_memory(pd.weights_desc(), w_user, cdata(1));
-        const memory bm = constant_memory(b_md, b_md, bias.data());
         const memory src = as_layout(x, pd.src_desc());
         set_layout(y, pd.dst_desc());
-        add_step(dnnl::convolution_forward(pd),
-                 {{DNNL_ARG_SRC, src},
-                  {DNNL_ARG_WEIGHTS, wm},
-                  {DNNL_ARG_BIAS, bm},
-                  {DNNL_ARG_DST, mem[y]}},
-                 pd.scratchpad_desc());
-        impl.push_back(impl_of(pd));
+        add_weighted_step<dnnl::convolution_forward>(pd, n, src, y, w_user, w.m);
         return;
       }
       case OpType::Gemm: {
@@ -230,20 +237,10 @@ struct FastGraph::Impl {
                                             memory::desc({out, k}, dt::f32, tag::any), b_md,
                                             memory::desc({batch, out}, dt::f32, tag::nc));
         dnnl::inner_product_forward::primitive_desc pd(d, activation_attr(a), cpu_engine());
-        std::vector<float> bias(static_cast<size_t>(out), 0.0f);
-        if (n.inputs.size() > 2) std::copy_n(cdata(2), out, bias.begin());
-        const memory wm = constant_memory(pd.weights_desc(), w_user, cdata(1));
-        const memory bm = constant_memory(b_md, b_md, bias.data());
         ensure_plain_input(x);
-        memory src(src_md, cpu_engine(), plain[x].data.data());
+        const memory src(src_md, cpu_engine(), plain[x].data.data());
         set_plain_layout(y);
-        add_step(dnnl::inner_product_forward(pd),
-                 {{DNNL_ARG_SRC, src},
-                  {DNNL_ARG_WEIGHTS, wm},
-                  {DNNL_ARG_BIAS, bm},
-                  {DNNL_ARG_DST, mem[y]}},
-                 pd.scratchpad_desc());
-        impl.push_back(impl_of(pd));
+        add_weighted_step<dnnl::inner_product_forward>(pd, n, src, y, w_user, out);
         return;
       }
       case OpType::MaxPool:
