@@ -9,6 +9,7 @@
 
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
+#include "pipeline/chunked_pass.h"
 #include "quant/weights.h"
 #include "stats/tensor_stats.h"
 
@@ -78,27 +79,29 @@ quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOpt
   return l;
 }
 
-// Runs `exec` over the calibration images, calling `per_batch(first_image, count)` after each.
-template <typename F>
-int64_t calibration_pass(Executor& exec, Dataset& data, const QuantizeOptions& o, const char* what,
-                         F per_batch) {
-  const int64_t total = o.limit < 0 ? data.size() : std::min(o.limit, data.size());
-  const auto t0 = std::chrono::steady_clock::now();
-  double last = -1;
-  for (int64_t begin = 0; begin < total; begin += o.batch) {
-    const int64_t count = std::min(o.batch, total - begin);
-    Batch b = data.read(begin, count);
-    per_batch(begin, count);  // lets the tap know where the batch starts
-    (void)exec.run(b.images);
-    const double t = seconds_since(t0);
-    if (!o.quiet && (t - last > 5.0 || begin + count == total)) {
-      last = t;
-      std::fprintf(stderr, "%s: %lld/%lld images (%.0f s)\n", what,
-                   static_cast<long long>(begin + count), static_cast<long long>(total), t);
-    }
+// Per-chunk statistics of every activation (pass 1).
+struct StatsSink final : ChunkSink {
+  std::vector<std::unique_ptr<stats::TensorStats>> st;
+  StatsSink(const std::vector<int>& acts, size_t values) : st(values) {
+    for (int v : acts) st[v] = std::make_unique<stats::TensorStats>();
   }
-  return total;
-}
+  void tap(int id, const Tensor& t, int64_t first) override {
+    if (st[id]) st[id]->add(t.data, first, t.shape[0]);
+  }
+};
+
+// Per-chunk squared errors of the candidate formats (pass 2).
+struct ErrorsSink final : ChunkSink {
+  std::vector<std::unique_ptr<quant::EmpiricalErrors>> emp;
+  explicit ErrorsSink(const std::vector<std::unique_ptr<quant::EmpiricalErrors>>& like)
+      : emp(like.size()) {
+    for (size_t v = 0; v < like.size(); ++v)
+      if (like[v]) emp[v] = std::make_unique<quant::EmpiricalErrors>(like[v]->empty_like());
+  }
+  void tap(int id, const Tensor& t, int64_t) override {
+    if (emp[id]) emp[id]->add(t.data);
+  }
+};
 
 }  // namespace
 
@@ -183,7 +186,11 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
   quant::QuantPlan weights_only = plan;
   weights_only.float_activations = true;
   const FakeQuant fq = resolve_plan(g, weights_only);
-  Executor exec(g, {KernelImpl::Fast, o.threads, &fq});
+  ChunkedPass pass(g, &fq, o.threads);
+  ChunkedPassOptions po;
+  po.images = images;
+  po.batch = o.batch;
+  po.quiet = o.quiet;
   std::vector<std::unique_ptr<stats::TensorStats>> st(g.values.size());
   std::vector<int> acts;
   for (size_t v = 0; v < g.values.size(); ++v)
@@ -191,11 +198,12 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
       st[v] = std::make_unique<stats::TensorStats>();
       acts.push_back(static_cast<int>(v));
     }
-  int64_t first = 0;
-  exec.set_tap([&](int id, const Tensor& t) {
-    if (st[id]) st[id]->add(t.data, first, t.shape[0]);
-  });
-  calibration_pass(exec, calib, o, "calibrate", [&](int64_t begin, int64_t) { first = begin; });
+  pass.run(
+      calib, po, [&] { return std::make_unique<StatsSink>(acts, g.values.size()); },
+      [&](ChunkSink& s) {
+        auto& part = static_cast<StatsSink&>(s);
+        for (int v : acts) st[v]->merge(*part.st[v]);
+      });
   rep.seconds_calibrate = seconds_since(t0);
 
   // Choose, from the statistics.
@@ -235,11 +243,14 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     }
   }
   if (rep.second_pass_tensors > 0) {
-    exec.set_tap([&](int id, const Tensor& t) {
-      if (emp[id]) emp[id]->add(t.data);
-    });
-    calibration_pass(exec, calib, o, "calibrate (errors of candidate formats)",
-                     [](int64_t, int64_t) {});
+    po.what = "calibrate (errors of candidate formats)";
+    pass.run(
+        calib, po, [&] { return std::make_unique<ErrorsSink>(emp); },
+        [&](ChunkSink& s) {
+          auto& part = static_cast<ErrorsSink&>(s);
+          for (int v : acts)
+            if (emp[v]) emp[v]->merge(*part.emp[v]);
+        });
     for (int v : acts)
       if (emp[v]) quant::decide_fm_format(prop[v], *emp[v], st[v]->energy());
   }

@@ -283,6 +283,11 @@ void EmpiricalErrors::add(std::span<const float> values) {
   }
 }
 
+void EmpiricalErrors::merge(const EmpiricalErrors& other) {
+  GAMMAQ_CHECK(other.fmt_.size() == fmt_.size(), "EmpiricalErrors::merge: different candidates");
+  for (size_t k = 0; k < err_.size(); ++k) err_[k] += other.err_[k];
+}
+
 void decide_fm_format(FmProposal& p, const EmpiricalErrors& errors, double energy) {
   std::vector<int> fracs;
   for (const Format& f : errors.formats()) fracs.push_back(f.frac);

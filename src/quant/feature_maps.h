@@ -55,6 +55,10 @@ class EmpiricalErrors {
  public:
   EmpiricalErrors(std::vector<Format> candidates, Rounding rounding);
   void add(std::span<const float> values);
+  // Adds the errors another shard accumulated over the same candidates.
+  void merge(const EmpiricalErrors& other);
+  // The same candidates with no errors accumulated yet.
+  [[nodiscard]] EmpiricalErrors empty_like() const { return EmpiricalErrors(fmt_, rounding_); }
   [[nodiscard]] const std::vector<double>& sq_errors() const { return err_; }
   [[nodiscard]] const std::vector<Format>& formats() const { return fmt_; }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "support/onnx_builder.h"
 
 namespace gammaq {
@@ -154,6 +155,106 @@ TEST(CliTest, BadOptions) {
                      {"--threads"});
   EXPECT_EQ(gammaq("--help").code, 0);
   EXPECT_EQ(gammaq("eval --help").code, 0);
+}
+
+// quantize writes quant.json and summary.json; eval --quant on the saved plan reproduces the
+// quantized accuracy quantize reported on the same images.
+TEST(CliTest, QuantizeThenEvalTheSavedPlan) {
+  const std::string out = test::temp_dir() + "/q";
+  const Result q = gammaq("quantize " + kModel +
+                          " --calib 'fashion-mnist:train[0:256]' --test 'fashion-mnist:test[0:256]'"
+                          " --wbits 8 --abits 8 --json --quiet --threads 1 --out " +
+                          out);
+  ASSERT_EQ(q.code, 0) << q.err;
+  const auto summary = nlohmann::json::parse(q.out);
+  EXPECT_EQ(summary, nlohmann::json::parse(slurp(out + "/summary.json")));
+  EXPECT_EQ(summary["calibration_images"], 256);
+  const auto plan = nlohmann::json::parse(slurp(out + "/quant.json"));
+  EXPECT_EQ(plan["gammaq_quant"], 1);
+  EXPECT_EQ(plan["wbits"], 8);
+  EXPECT_GT(plan["layers"].size(), 10u);
+  EXPECT_GT(plan["activations"].size(), 10u);
+  for (const auto& [name, a] : plan["activations"].items()) {
+    EXPECT_EQ(a["bits"], 8) << name;
+    EXPECT_TRUE(a["frac"].is_number_integer()) << name;
+  }
+  const Result e = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:256]' --quant " + out +
+                          "/quant.json --json --quiet --threads 1 --kernels fast");
+  ASSERT_EQ(e.code, 0) << e.err;
+  const auto ej = nlohmann::json::parse(e.out);
+  EXPECT_EQ(ej["top1"], summary["quantized"]["top1"]);
+  // 8-bit formats keep the float model's accuracy on these images to within 2 of 256.
+  EXPECT_NEAR(ej["top1"].get<double>(), summary["float"]["top1"].get<double>(), 2.0 / 256);
+}
+
+// DESIGN: same inputs, same quant.json, whatever the thread count.
+TEST(CliTest, QuantizePlanDoesNotDependOnThreads) {
+  std::string plans[3];
+  const char* threads[3] = {"--threads 1", "--threads 2", "--threads 3"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string out = test::temp_dir() + "/t" + std::to_string(i);
+    const Result r = gammaq("quantize " + kModel +
+                            " --calib 'fashion-mnist:train[0:300]' --wbits 6 --abits 6 --batch 32 "
+                            "--quiet --out " +
+                            out + " " + threads[i]);
+    ASSERT_EQ(r.code, 0) << r.err;
+    plans[i] = slurp(out + "/quant.json");
+  }
+  EXPECT_FALSE(plans[0].empty());
+  EXPECT_EQ(plans[0], plans[1]);
+  EXPECT_EQ(plans[0], plans[2]);
+}
+
+TEST(CliTest, QuantizeBadInputWritesNothing) {
+  const std::string out = test::temp_dir() + "/never";
+  const std::string base = "quantize " + kModel + " --out " + out + " --quiet ";
+  const std::string calib = " --calib 'fashion-mnist:train[0:20]'";
+  expect_input_error(gammaq(base + "--calib 'fashion-mnist:train[5:5]'"),
+                     {"fashion-mnist:train[5:5]", "no images"});
+  const std::string rgb = test::temp_dir() + "/rgb.npy";
+  write_npy_f32(rgb, {2, 3, 32, 32}, std::vector<float>(2 * 3 * 32 * 32, 0.5f));
+  expect_input_error(gammaq(base + "--calib npy:" + rgb), {"rgb.npy", "3x32x32", "1x28x28"});
+  expect_input_error(gammaq(base + calib + " --test npy:" + rgb), {"rgb.npy", "3x32x32"});
+  expect_input_error(gammaq(base + calib + " --wbits 1"), {"--wbits"});
+  expect_input_error(gammaq(base + calib + " --abits 17"), {"--abits"});
+  expect_input_error(gammaq(base + calib + " --bbits many"), {"--bbits"});
+  expect_input_error(gammaq(base + calib + " --method kl"), {"--method"});
+  expect_input_error(gammaq(base + calib + " --mode turbo"), {"turbo"});
+  const std::pair<std::string, std::vector<std::string>> overrides[] = {
+      {R"({"layers": {)", {"not valid JSON"}},
+      {R"([1, 2])", {"layers"}},
+      {R"({"layers": {"no_such_conv": {"wbits": 4}}})", {"no_such_conv"}},
+      {R"({"layers": {"/stem/stem.0/Conv": {"wbits": 40}}})", {"/stem/stem.0/Conv", "40"}},
+      {R"({"layers": {"/stem/stem.0/Conv": {"wbits": "four"}}})", {"/stem/stem.0/Conv", "wbits"}},
+      {R"({"tensors": {"no_such_tensor": {"abits": 4}}})", {"no_such_tensor"}},
+      {R"({"weights": {}})", {"weights"}},
+  };
+  for (const auto& [text, names] : overrides) {
+    const std::string path = write_bytes("overrides.json", text);
+    const Result r = gammaq(base + calib + " --overrides " + path);
+    EXPECT_EQ(r.code, 2) << text << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("overrides.json"), std::string::npos) << r.err;
+    for (const auto& n : names) EXPECT_NE(r.err.find(n), std::string::npos) << n << ": " << r.err;
+  }
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(CliTest, EvalRejectsAPlanForAnotherModel) {
+  const std::string out = test::temp_dir() + "/alex";
+  const std::string alexnet = kRoot + "/models/alexnet.onnx";
+  ASSERT_EQ(
+      gammaq("quantize " + alexnet + " --calib 'fashion-mnist:train[0:32]' --quiet --out " + out)
+          .code,
+      0);
+  const std::string logits = test::temp_dir() + "/never-logits.npy";
+  expect_input_error(gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:8]' --quant " + out +
+                            "/quant.json --logits " + logits),
+                     {"quant.json", "alexnet", "another model"});
+  expect_input_error(gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:8]' --quant " +
+                            write_bytes("garbage.json", "{\"gammaq_quant\": 7}")),
+                     {"garbage.json"});
+  EXPECT_FALSE(fs::exists(logits));
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ int run_eval() {
   eo.impl = args.kernels.empty()          ? kernel_impl_from_env(KernelImpl::Fast)
             : args.kernels == "reference" ? KernelImpl::Reference
                                           : KernelImpl::Fast;
-  auto data = open_dataset(args.data, args.pre.resolve(m.graph));
+  auto data = open_data_for(args.data, args.pre.resolve(m.graph), m.graph, Need::Images);
   FakeQuant fq;
   if (!args.quant.empty()) {
     std::ifstream f(args.quant);

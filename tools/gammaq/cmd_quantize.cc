@@ -79,13 +79,10 @@ int run_quantize() {
                                                     "' is not an activation of ", g.name));
 
   const Preprocess pre = args.pre.resolve(g);
-  auto calib = open_dataset(args.calib, pre);
+  auto calib = open_data_for(args.calib, pre, g, Need::Images);
   const std::string score_spec = !args.test.empty() ? args.test : args.val;
   std::unique_ptr<Dataset> score;
-  if (!score_spec.empty()) score = open_dataset(score_spec, pre);
-  if (score && !score->has_labels())
-    throw Error(ErrorKind::InvalidData,
-                str_cat(score_spec, ": has no labels; accuracy needs labels"));
+  if (!score_spec.empty()) score = open_data_for(score_spec, pre, g, Need::LabelledImages);
 
   QuantizeReport rep = quantize_model(g, *calib, o);
   for (const std::string& w : rep.warnings)

@@ -61,11 +61,11 @@ int run_sweep() {
       throw Error(ErrorKind::InvalidOption, str_cat("--bits ", b, ": must be in 2..16"));
   for (const auto& s : args.schemes) (void)scheme_options(s, 8);  // validate names up front
   const Preprocess pre = args.pre.resolve(g);
-  auto calib = open_dataset(args.calib, pre);
+  auto calib = open_data_for(args.calib, pre, g, Need::Images);
   const std::string score_spec = !args.test.empty() ? args.test : args.val;
   if (score_spec.empty())
     throw Error(ErrorKind::InvalidOption, "sweep needs --val or --test to score on");
-  auto score = open_dataset(score_spec, pre);
+  auto score = open_data_for(score_spec, pre, g, Need::LabelledImages);
   const std::string fingerprint = file_fingerprint(args.model);
 
   EvalOptions eo;

@@ -79,6 +79,22 @@ double now_seconds() {
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
 }
 
+std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess& pre,
+                                       const Graph& g, Need need) {
+  auto data = open_dataset(spec, pre);
+  if (data->size() < 1) throw Error(ErrorKind::InvalidData, str_cat(spec, ": holds no images"));
+  const Shape& want = g.values[g.input].shape;
+  const Shape have = data->image_shape();
+  if (have.size() + 1 != want.size() || !std::equal(have.begin(), have.end(), want.begin() + 1))
+    throw Error(ErrorKind::InvalidData,
+                str_cat(spec, ": images of shape ", shape_str(have), " do not match input '",
+                        g.values[g.input].name, "' of ", g.name, " (",
+                        shape_str(Shape(want.begin() + 1, want.end())), ")"));
+  if (need == Need::LabelledImages && !data->has_labels())
+    throw Error(ErrorKind::InvalidData, str_cat(spec, ": has no labels; accuracy needs labels"));
+  return data;
+}
+
 Progress::Progress(std::string what, int64_t total, bool quiet)
     : what_(std::move(what)),
       total_(total),

@@ -46,6 +46,13 @@ class Progress {
 
 [[nodiscard]] double now_seconds();
 
+// Opens SPEC for model g and checks it up front, naming the spec in every error: it must hold
+// at least one image, its image shape must match the model input, and (when `labelled`) it must
+// carry labels.
+enum class Need { Images, LabelledImages };
+[[nodiscard]] std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess& pre,
+                                                     const Graph& g, Need need);
+
 // FNV-1a 64 of the file's bytes, hex: recorded in quant.json so a plan is never applied to a
 // different model file.
 [[nodiscard]] std::string file_fingerprint(const std::string& path);
