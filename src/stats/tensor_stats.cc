@@ -5,15 +5,16 @@
 
 namespace gammaq::stats {
 
-void SideMoments::add(double m) noexcept {
+void SideMoments::add(float m) noexcept {
   ++count;
   sum += m;
   sum_sq += m * m;
+  // logf is exact to an ulp of float (the values are floats) and several times faster.
   const double l = std::log(m);
   sum_log += l;
   sum_log2 += l * l;
   sum_log3 += l * l * l;
-  max = std::max(max, m);
+  max = std::max(max, static_cast<double>(m));
 }
 
 void SideMoments::merge(const SideMoments& o) noexcept {
@@ -64,16 +65,12 @@ namespace {
 bool key_less(const SampleEntry& a, const SampleEntry& b) { return a.key < b.key; }
 }  // namespace
 
-void TensorStats::offer(uint64_t key, float value) {
-  if (sample_size_ == 0) return;
-  if (heap_.size() < sample_size_) {
-    heap_.push_back({key, value});
-    std::push_heap(heap_.begin(), heap_.end(), key_less);
-  } else if (key < heap_.front().key) {
-    std::pop_heap(heap_.begin(), heap_.end(), key_less);
-    heap_.back() = {key, value};
-    std::push_heap(heap_.begin(), heap_.end(), key_less);
-  }
+void TensorStats::compact() {
+  if (pool_.size() <= sample_size_) return;
+  std::nth_element(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(sample_size_ - 1),
+                   pool_.end(), key_less);
+  threshold_ = pool_[sample_size_ - 1].key;
+  pool_.resize(sample_size_);
 }
 
 void TensorStats::add(std::span<const float> values, int64_t first_image, int64_t images) {
@@ -96,7 +93,7 @@ void TensorStats::add(std::span<const float> values, int64_t first_image, int64_
       if (x > 0.0f)
         pos_.add(x);
       else
-        neg_.add(-static_cast<double>(x));
+        neg_.add(-x);
       offer(position_key(first_image + i, j), x);
     }
   }
@@ -111,14 +108,20 @@ void TensorStats::merge(const TensorStats& o) {
     first_nonfinite_image_ = o.first_nonfinite_image_;
   pos_.merge(o.pos_);
   neg_.merge(o.neg_);
-  for (const SampleEntry& e : o.heap_) offer(e.key, e.value);
+  for (const SampleEntry& e : o.pool_) offer(e.key, e.value);
 }
 
 double TensorStats::max_abs() const noexcept { return std::max(pos_.max, neg_.max); }
 
-std::vector<float> TensorStats::sample() const {
-  std::vector<SampleEntry> sorted = heap_;
+std::vector<SampleEntry> TensorStats::sample_entries() const {
+  std::vector<SampleEntry> sorted = pool_;
   std::sort(sorted.begin(), sorted.end(), key_less);
+  if (sorted.size() > sample_size_) sorted.resize(sample_size_);
+  return sorted;
+}
+
+std::vector<float> TensorStats::sample() const {
+  const std::vector<SampleEntry> sorted = sample_entries();
   std::vector<float> out;
   out.reserve(sorted.size());
   for (const SampleEntry& e : sorted) out.push_back(e.value);

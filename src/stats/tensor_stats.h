@@ -21,7 +21,7 @@ struct SideMoments {
   double sum_log = 0.0, sum_log2 = 0.0, sum_log3 = 0.0;  // sums of ln|x|, ln^2, ln^3 (4.9a)
   double max = 0.0;                                      // largest |x|
 
-  void add(double magnitude) noexcept;  // magnitude > 0, finite
+  void add(float magnitude) noexcept;  // magnitude > 0, finite
   void merge(const SideMoments& other) noexcept;
   [[nodiscard]] double mean() const noexcept;
   // Population variance; 0 for fewer than two values.
@@ -41,7 +41,8 @@ struct SampleEntry {
 class TensorStats {
  public:
   // `sample_size`: values kept in the bottom-k sample (0 keeps none).
-  explicit TensorStats(size_t sample_size = 65536) : sample_size_(sample_size) {}
+  explicit TensorStats(size_t sample_size = 65536)
+      : sample_size_(sample_size), threshold_(sample_size == 0 ? 0 : ~uint64_t{0}) {}
 
   // Adds the values of `images` consecutive images, the first of which has global index
   // `first_image`; `values` holds images * per_image values, image-major.
@@ -62,15 +63,25 @@ class TensorStats {
   [[nodiscard]] double energy() const noexcept { return pos_.sum_sq + neg_.sum_sq; }
   // The bottom-k sample of non-zero finite values, ordered by key.
   [[nodiscard]] std::vector<float> sample() const;
-  [[nodiscard]] const std::vector<SampleEntry>& sample_entries() const noexcept { return heap_; }
+  // The bottom-k entries, ordered by key.
+  [[nodiscard]] std::vector<SampleEntry> sample_entries() const;
 
  private:
-  void offer(uint64_t key, float value);
+  void offer(uint64_t key, float value) {
+    if (key < threshold_) {
+      pool_.push_back({key, value});
+      if (pool_.size() >= 2 * sample_size_) compact();
+    }
+  }
+  void compact();  // keeps the sample_size_ smallest keys; lowers threshold_
 
   size_t sample_size_;
   int64_t total_ = 0, zeros_ = 0, nonfinite_ = 0, first_nonfinite_image_ = -1;
   SideMoments pos_, neg_;
-  std::vector<SampleEntry> heap_;  // max-heap on key while filling, size <= sample_size_
+  // Candidates for the bottom-k sample: every entry with key < threshold_, at most 2k of them
+  // (compacted to the k smallest when full), so offering a value is O(1) amortised.
+  std::vector<SampleEntry> pool_;
+  uint64_t threshold_;
 };
 
 // 64-bit mix of a value position (splitmix64 finaliser); the sample's selection key.
