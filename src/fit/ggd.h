@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <vector>
@@ -98,11 +99,17 @@ struct SupportEstimate {
 // result is accurate to ~1e-12 relative at any bit width (above ~12 bits, runs of smooth cells
 // are summed in closed form as step^2/12 * mass plus an Euler-Maclaurin term). NaN when
 // codes_m < 1 or codes_m > 2^40 + 1, step <= 0 or not finite, or the parameters are invalid.
-[[nodiscard]] double midtread_mse(const GgdParams& p, double step, int64_t codes_m);
+// `upper` truncates the overload cell at the largest magnitude the data reach (the fitted
+// tail beyond the calibration maximum is not data; see ALGORITHMS.md 4.6 and the README):
+// the cell [(M-3/2) step, inf) becomes [(M-3/2) step, upper). Default: no truncation.
+[[nodiscard]] double midtread_mse(const GgdParams& p, double step, int64_t codes_m,
+                                  double upper = std::numeric_limits<double>::infinity());
 
 // midtread_mse at step 2^-frac, i.e. the fixed-point format with fractional length `frac`
 // and M = codes_m non-negative codes (signed bw-bit: M = 2^(bw-1); unsigned: M = 2^bw).
-[[nodiscard]] double fixed_point_mse_one_side(const GgdParams& p, int frac, int64_t codes_m);
+[[nodiscard]] double fixed_point_mse_one_side(
+    const GgdParams& p, int frac, int64_t codes_m,
+    double upper = std::numeric_limits<double>::infinity());
 
 // The real step minimising midtread_mse (log-grid scan + golden section): the "mid-tread
 // Delta*" column of 4.4. NaN under the same conditions as midtread_mse or when codes_m < 2.
@@ -117,7 +124,8 @@ struct SupportEstimate {
 // fixed_point_mse_one_side(p, frac, codes_m), scanning upwards and stopping once D has risen
 // twice in a row; ties -> the smaller frac. NaN values are skipped; returns frac0 when every
 // candidate is NaN (invalid parameters).
-[[nodiscard]] int exact_model_best_frac(const GgdParams& p, int64_t codes_m, int frac0);
+[[nodiscard]] int exact_model_best_frac(const GgdParams& p, int64_t codes_m, int frac0,
+                                        double upper = std::numeric_limits<double>::infinity());
 
 // Two-sided variant (4.6, 4.7): D = rho D_neg + (1 - rho) D_pos with rho the fraction of
 // negative samples, `neg` fitted on the magnitudes of the negative samples (codes 0 and
@@ -125,8 +133,11 @@ struct SupportEstimate {
 // 0..2^(bits-1)-1, M = 2^(bits-1)); the signed bits-bit format. Same search and tie rule as
 // exact_model_best_frac. A side with weight 0 is ignored. Returns frac0 when every candidate
 // is NaN, rho is not in [0, 1] or bits is not in [1, 41].
+inline constexpr double kNoUpper = std::numeric_limits<double>::infinity();
 [[nodiscard]] int exact_model_best_frac_two_sided(const GgdParams& neg, const GgdParams& pos,
-                                                  double rho, int bits, int frac0);
+                                                  double rho, int bits, int frac0,
+                                                  double upper_neg = kNoUpper,
+                                                  double upper_pos = kNoUpper);
 
 // Model SQNR of 6.1: 10 log10(E[x^2] / mse) with E[x^2] the second moment of f (x > 0),
 // Gamma((beta+3)/alpha) / (Gamma((beta+1)/alpha) lambda^(2/alpha)); +inf when mse == 0,

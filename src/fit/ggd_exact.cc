@@ -229,12 +229,14 @@ double sum_cells(const UnitSide& side, double d, double offset, int64_t first, i
 }
 
 // Mid-tread MSE in sigma units, step d, m codes 0..m-1.
-double midtread_unit(const UnitSide& side, double d, int64_t m) {
+// `upper` (sigma units) truncates the overload cell: data never exceed it.
+double midtread_unit(const UnitSide& side, double d, int64_t m, double upper) {
   const double tiny = kTinyRel * d * d;
-  if (m == 1) return side.interval_sq(0, kInf, 0, tiny);
+  if (m == 1) return side.interval_sq(0, upper, 0, tiny);
   const double top = static_cast<double>(m - 1) * d;
+  const double last = top - 0.5 * d;
   return side.interval_sq(0, 0.5 * d, 0, tiny) + sum_cells(side, d, 0.0, 1, m - 2) +
-         side.interval_sq(top - 0.5 * d, kInf, top, tiny);
+         (upper > last ? side.interval_sq(last, upper, top, tiny) : 0.0);
 }
 
 // Mid-rise MSE in sigma units, step d, h cells on the positive side.
@@ -309,19 +311,20 @@ int search_frac(F mse_at, int frac0) {
 
 }  // namespace
 
-double midtread_mse(const GgdParams& p, double step, int64_t codes_m) {
-  if (!is_valid(p) || !(step > 0) || !std::isfinite(step) || codes_m < 1 || codes_m > kMaxCodes) {
+double midtread_mse(const GgdParams& p, double step, int64_t codes_m, double upper) {
+  if (!is_valid(p) || !(step > 0) || !std::isfinite(step) || codes_m < 1 || codes_m > kMaxCodes ||
+      !(upper > 0)) {
     return kNaN;
   }
   const double scale = unit_scale(p);
   const double d = step * scale;
   if (!(d > 0) || !std::isfinite(d)) return kNaN;
   const UnitSide side(p);
-  return midtread_unit(side, d, codes_m) / (scale * scale);
+  return midtread_unit(side, d, codes_m, upper * scale) / (scale * scale);
 }
 
-double fixed_point_mse_one_side(const GgdParams& p, int frac, int64_t codes_m) {
-  return midtread_mse(p, std::ldexp(1.0, -frac), codes_m);
+double fixed_point_mse_one_side(const GgdParams& p, int frac, int64_t codes_m, double upper) {
+  return midtread_mse(p, std::ldexp(1.0, -frac), codes_m, upper);
 }
 
 double midrise_mse(const GgdParams& p, double levels_n, double step) {
@@ -348,19 +351,20 @@ double optimal_midtread_step(const GgdParams& p, int64_t codes_m) {
                        step_guess(p, 2.0 * static_cast<double>(codes_m)));
 }
 
-int exact_model_best_frac(const GgdParams& p, int64_t codes_m, int frac0) {
-  return search_frac([&](int fl) { return fixed_point_mse_one_side(p, fl, codes_m); }, frac0);
+int exact_model_best_frac(const GgdParams& p, int64_t codes_m, int frac0, double upper) {
+  return search_frac([&](int fl) { return fixed_point_mse_one_side(p, fl, codes_m, upper); },
+                     frac0);
 }
 
 int exact_model_best_frac_two_sided(const GgdParams& neg, const GgdParams& pos, double rho,
-                                    int bits, int frac0) {
+                                    int bits, int frac0, double upper_neg, double upper_pos) {
   if (!(rho >= 0 && rho <= 1) || bits < 1 || bits > kMaxBits) return frac0;
   const int64_t half = int64_t{1} << (bits - 1);
   return search_frac(
       [&](int fl) {
         double d = 0;
-        if (rho > 0) d += rho * fixed_point_mse_one_side(neg, fl, half + 1);
-        if (rho < 1) d += (1 - rho) * fixed_point_mse_one_side(pos, fl, half);
+        if (rho > 0) d += rho * fixed_point_mse_one_side(neg, fl, half + 1, upper_neg);
+        if (rho < 1) d += (1 - rho) * fixed_point_mse_one_side(pos, fl, half, upper_pos);
         return d;
       },
       frac0);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "fit/ggd.h"
 #include "gammaq/error.h"
@@ -70,6 +71,28 @@ void decide_now(FmProposal& p, const std::vector<int>& fracs, const std::vector<
   for (size_t k = 0; k < fracs.size(); ++k) p.result.candidates.emplace_back(fracs[k], d[k]);
   p.result.sqnr_db = sqnr_from(energy, d[i] * scale_to_total);
   p.needs_empirical = false;
+}
+
+// The largest frac whose format holds every calibration magnitude without saturating: codes
+// 0..M-1 on the positive side, down to -M on the negative side (signed).
+int no_saturation_frac(const stats::TensorStats& s, int64_t codes_m) {
+  int f = std::numeric_limits<int>::max();
+  auto fit = [&](double max, double top_code) {
+    if (max > 0) f = std::min(f, static_cast<int>(std::floor(std::log2(top_code / max))));
+  };
+  fit(s.positive().max, static_cast<double>(codes_m - 1));
+  fit(s.negative().max, static_cast<double>(codes_m));
+  return f;
+}
+
+// Model-based choices never take more range than the calibration data need: a format with
+// frac < no_saturation_frac has a coarser power-of-two grid that contains no point the finer
+// grid lacks and clips nothing the finer one keeps, so it is worse on every calibration value.
+// (A fitted density's tail can still ask for it; bounded data such as normalised images do.)
+std::vector<int> lift_to(std::vector<int> fracs, int floor_frac) {
+  for (int& f : fracs) f = std::max(f, floor_frac);
+  fracs.erase(std::unique(fracs.begin(), fracs.end()), fracs.end());
+  return fracs;
 }
 
 std::vector<int> range(int lo, int hi) {
@@ -150,11 +173,15 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
 
   const int64_t codes_m = is_signed ? (int64_t{1} << (bits - 1)) : (int64_t{1} << bits);
   const double levels_n = 2.0 * static_cast<double>(codes_m);
+  // The paper's fast mode is kept as published, for reproduction.
+  const int floor_frac = o.mode == FmMode::FastPaper ? std::numeric_limits<int>::min()
+                                                     : no_saturation_frac(s, codes_m);
 
   if (!two_sided) {
     const bool negative_only = neg.count > 0;
     const stats::SideMoments& side = negative_only ? neg : pos;
     const auto fitted = fit_side(side, sample, negative_only, o);
+    const double up = o.mode == FmMode::FastPaper ? fit::kNoUpper : side.max;
     if (!fitted)
       return search("one distinct value or degenerate fit: empirical search (ALGORITHMS.md 4.8)");
     record_fit(r, *fitted, "");
@@ -169,15 +196,16 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
     const double nz = static_cast<double>(side.count);
     if (!est.valid || fracs.empty()) {
       r.note = "closed form (5)-(6) outside its validity range: exact-model search (4.6)";
-      const int best = fit::exact_model_best_frac(*fitted, codes_m, ftop);
-      fracs = {best - 1, best, best + 1};
+      const int best = fit::exact_model_best_frac(*fitted, codes_m, ftop, up);
+      fracs = lift_to({best - 1, best, best + 1}, floor_frac);
       if (o.mode != FmMode::Default) {
         std::vector<double> d;
-        for (int f : fracs) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m));
+        for (int f : fracs) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m, up));
         decide_now(p, fracs, d, energy, nz);
         return p;
       }
     }
+    fracs = lift_to(fracs, floor_frac);
     switch (o.mode) {
       case FmMode::Default:
         p.candidates = fracs;
@@ -193,15 +221,15 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
       }
       case FmMode::Fast: {
         std::vector<double> d;
-        for (int f : fracs) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m));
+        for (int f : fracs) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m, up));
         decide_now(p, fracs, d, energy, nz);
         return p;
       }
       case FmMode::Exact: {
-        const int best = fit::exact_model_best_frac(*fitted, codes_m, fracs.front());
-        const std::vector<int> around = range(best - 1, best + 1);
+        const int best = fit::exact_model_best_frac(*fitted, codes_m, fracs.front(), up);
+        const std::vector<int> around = lift_to(range(best - 1, best + 1), floor_frac);
         std::vector<double> d;
-        for (int f : around) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m));
+        for (int f : around) d.push_back(fit::fixed_point_mse_one_side(*fitted, f, codes_m, up));
         decide_now(p, around, d, energy, nz);
         return p;
       }
@@ -213,6 +241,10 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
   const auto fneg = neg.count >= o.min_samples ? fit_side(neg, sample, true, o) : std::nullopt;
   const auto fpos = pos.count >= o.min_samples ? fit_side(pos, sample, false, o) : std::nullopt;
   if (!fneg || !fpos) return search("a sign group has too few samples or no fit: empirical search");
+  // The exact model ignores the fitted tail beyond each side's calibration maximum.
+  const bool truncate = o.mode != FmMode::FastPaper;
+  const double up_neg = truncate ? neg.max : fit::kNoUpper,
+               up_pos = truncate ? pos.max : fit::kNoUpper;
   record_fit(r, *fpos, "");
   record_fit(r, *fneg, "neg_");
   r.fit["rho"] = rho;
@@ -225,11 +257,13 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
   std::vector<int> fracs;
   if (c.empty()) {
     r.note = "closed form invalid on both sides: exact-model search (4.6)";
-    const int best = fit::exact_model_best_frac_two_sided(*fneg, *fpos, rho, bits, ftop);
+    const int best =
+        fit::exact_model_best_frac_two_sided(*fneg, *fpos, rho, bits, ftop, up_neg, up_pos);
     fracs = range(best - 1, best + 1);
   } else {
     fracs = range(*std::min_element(c.begin(), c.end()), *std::max_element(c.begin(), c.end()));
   }
+  fracs = lift_to(fracs, floor_frac);
   const double nz_neg = static_cast<double>(neg.count), nz_pos = static_cast<double>(pos.count);
   auto model_error = [&](int f, bool paper) {
     if (paper) {
@@ -238,8 +272,8 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
              nz_pos * fit::hui_neuhoff_distortion(*fpos, levels_n, L);
     }
     // Negative side reaches -2^(bits-1): codes 0..2^(bits-1) in magnitude.
-    return nz_neg * fit::fixed_point_mse_one_side(*fneg, f, codes_m + 1) +
-           nz_pos * fit::fixed_point_mse_one_side(*fpos, f, codes_m);
+    return nz_neg * fit::fixed_point_mse_one_side(*fneg, f, codes_m + 1, up_neg) +
+           nz_pos * fit::fixed_point_mse_one_side(*fpos, f, codes_m, up_pos);
   };
   switch (o.mode) {
     case FmMode::Default:
@@ -254,8 +288,9 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
       return p;
     }
     case FmMode::Exact: {
-      const int best = fit::exact_model_best_frac_two_sided(*fneg, *fpos, rho, bits, fracs.front());
-      const std::vector<int> around = range(best - 1, best + 1);
+      const int best = fit::exact_model_best_frac_two_sided(*fneg, *fpos, rho, bits, fracs.front(),
+                                                            up_neg, up_pos);
+      const std::vector<int> around = lift_to(range(best - 1, best + 1), floor_frac);
       std::vector<double> d;
       for (int f : around) d.push_back(model_error(f, false));
       decide_now(p, around, d, energy, 1.0);
