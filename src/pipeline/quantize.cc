@@ -235,6 +235,16 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     const bool is_signed =
         o.method == "ristretto" || o.signed_activations || !nonneg[v] || s.negative().count > 0;
     prop[v] = quant::propose_fm_format(s, bits, is_signed, fo);
+    if (auto pin = o.activation_frac_override.find(name); pin != o.activation_frac_override.end()) {
+      // Pinned: the one candidate still goes through the second pass for its SQNR.
+      quant::FmProposal pinned;
+      pinned.result.method = o.method;
+      pinned.result.format = quant::make_format(bits, pin->second, is_signed);
+      pinned.result.note = "frac pinned by the overrides file";
+      pinned.candidates = {pin->second};
+      pinned.needs_empirical = true;
+      prop[v] = std::move(pinned);
+    }
     if (prop[v].needs_empirical) {
       std::vector<quant::Format> cands;
       for (int f : prop[v].candidates) cands.push_back(quant::make_format(bits, f, is_signed));
@@ -278,6 +288,10 @@ void read_overrides(const std::string& path, QuantizeOptions& o) {
     if (!v.is_object() || !v.contains(key) || !v.at(key).is_number_integer())
       throw Error(ErrorKind::InvalidOption,
                   str_cat(path, ": '", name, "' needs {\"", key, "\": integer}"));
+    for (const auto& [field, value] : v.items())
+      if (field != "wbits" && field != "abits" && field != "frac")
+        throw Error(ErrorKind::InvalidOption,
+                    str_cat(path, ": '", name, "': unknown field '", field, "'"));
     const int b = v.at(key).get<int>();
     try {
       (void)quant::make_format(b, 0, true);
@@ -294,8 +308,21 @@ void read_overrides(const std::string& path, QuantizeOptions& o) {
       for (const auto& [name, spec] : v.items())
         o.weight_bits_override[name] = bits_of(spec, "wbits", name);
     } else if (k == "tensors") {
-      for (const auto& [name, spec] : v.items())
+      for (const auto& [name, spec] : v.items()) {
+        if (spec.is_object() && spec.contains("frac")) {
+          const auto& fr = spec.at("frac");
+          if (!fr.is_number_integer() || std::abs(fr.get<int64_t>()) > 64)
+            throw Error(ErrorKind::InvalidOption,
+                        str_cat(path, ": '", name, "': frac must be an integer in -64..64"));
+          o.activation_frac_override[name] = fr.get<int>();
+          for (const auto& [field, value] : spec.items())
+            if (field != "abits" && field != "frac")
+              throw Error(ErrorKind::InvalidOption,
+                          str_cat(path, ": '", name, "': unknown field '", field, "'"));
+          if (!spec.contains("abits")) continue;
+        }
         o.activation_bits_override[name] = bits_of(spec, "abits", name);
+      }
     } else {
       throw Error(ErrorKind::InvalidOption,
                   str_cat(path, ": unknown key '", k, "' (layers, tensors)"));

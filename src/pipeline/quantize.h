@@ -32,6 +32,8 @@ struct QuantizeOptions {
   bool quiet = false;
   // Per-layer / per-tensor bit overrides: name -> {"wbits": n} / {"abits": n}.
   std::map<std::string, int> weight_bits_override, activation_bits_override;
+  // Tensors whose fractional length is pinned (overrides file "frac"): no choice is made.
+  std::map<std::string, int> activation_frac_override;
   std::string model_sha256;
 };
 
@@ -52,7 +54,8 @@ struct QuantizeReport {
 [[nodiscard]] QuantizeReport quantize_model(const Graph& g, Dataset& calib,
                                             const QuantizeOptions& options);
 
-// Parses the overrides file: {"layers": {"conv1": {"wbits": 8}}, "tensors": {"x": {"abits": 8}}}.
+// Parses the overrides file: {"layers": {"conv1": {"wbits": 8}}, "tensors": {"x": {"abits": 8,
+// "frac": 3}}} (a tensor entry needs abits, frac or both).
 void read_overrides(const std::string& path, QuantizeOptions& options);
 
 }  // namespace gammaq

@@ -228,6 +228,9 @@ TEST(CliTest, QuantizeBadInputWritesNothing) {
       {R"({"layers": {"/stem/stem.0/Conv": {"wbits": "four"}}})", {"/stem/stem.0/Conv", "wbits"}},
       {R"({"tensors": {"no_such_tensor": {"abits": 4}}})", {"no_such_tensor"}},
       {R"({"weights": {}})", {"weights"}},
+      {R"({"tensors": {"input": {"frac": 3.5}}})", {"input", "frac"}},
+      {R"({"tensors": {"input": {"frac": 3, "step": 1}}})", {"input", "step"}},
+      {R"({"tensors": {"input": {"fract": 3}}})", {"input", "abits"}},
   };
   for (const auto& [text, names] : overrides) {
     const std::string path = write_bytes("overrides.json", text);
@@ -238,6 +241,24 @@ TEST(CliTest, QuantizeBadInputWritesNothing) {
     for (const auto& n : names) EXPECT_NE(r.err.find(n), std::string::npos) << n << ": " << r.err;
   }
   EXPECT_FALSE(fs::exists(out));
+}
+
+// An overrides file can pin a tensor's frac (and width); everything else is still chosen.
+TEST(CliTest, QuantizeOverridesPinATensor) {
+  const std::string out = test::temp_dir() + "/pinned";
+  const std::string pins = write_bytes(
+      "pins.json",
+      R"({"tensors": {"input": {"frac": 2, "abits": 7}}, "layers": {"/stem/stem.0/Conv": {"wbits": 5}}})");
+  const Result r = gammaq("quantize " + kModel +
+                          " --calib 'fashion-mnist:train[0:64]' --quiet --threads 1 --overrides " +
+                          pins + " --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto plan = nlohmann::json::parse(slurp(out + "/quant.json"));
+  EXPECT_EQ(plan["activations"]["input"]["frac"], 2);
+  EXPECT_EQ(plan["activations"]["input"]["bits"], 7);
+  EXPECT_TRUE(plan["activations"]["input"]["sqnr_db"].is_number());
+  EXPECT_EQ(plan["layers"]["/stem/stem.0/Conv"]["weight"]["bits"], 5);
+  EXPECT_EQ(plan["activations"]["logits"]["bits"], 8);
 }
 
 TEST(CliTest, EvalRejectsAPlanForAnotherModel) {

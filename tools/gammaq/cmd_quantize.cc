@@ -73,7 +73,9 @@ int run_quantize() {
       throw Error(ErrorKind::InvalidOption,
                   str_cat(args.overrides, ": layer '", name, "' is not a Conv/Gemm of ", g.name));
   }
-  for (const auto& [name, bits] : o.activation_bits_override)
+  std::map<std::string, int> named = o.activation_bits_override;
+  named.insert(o.activation_frac_override.begin(), o.activation_frac_override.end());
+  for (const auto& [name, bits] : named)
     if (g.find_value(name) < 0 || g.values[g.find_value(name)].is_constant)
       throw Error(ErrorKind::InvalidOption, str_cat(args.overrides, ": tensor '", name,
                                                     "' is not an activation of ", g.name));
@@ -144,9 +146,9 @@ void add_quantize(CLI::App& app, Subcommand& run) {
   sub->add_flag("--paper", args.paper, "reproduce the paper: signed feature maps, K_w = 2");
   sub->add_flag("--float-activations", args.float_activations,
                 "quantize weights only (WQ, Ristretto with float feature maps)");
-  sub->add_option(
-      "--overrides", args.overrides,
-      "JSON: {\"layers\": {NAME: {\"wbits\": n}}, \"tensors\": {NAME: {\"abits\": n}}}");
+  sub->add_option("--overrides", args.overrides,
+                  "JSON: {\"layers\": {NAME: {\"wbits\": n}}, \"tensors\": {NAME: {\"abits\": n, "
+                  "\"frac\": f}}}");
   sub->add_option("--out", args.out, "output folder (default gammaq_out)");
   sub->add_option("--limit", args.limit, "calibration images to use (default: all of --calib)");
   sub->add_option("--test-limit", args.test_limit, "images to score (default: all)");
