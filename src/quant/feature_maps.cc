@@ -139,9 +139,13 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
   if (o.method == "ristretto") {
     r.format = ristretto_activation_format(s.max_abs(), bits, is_signed);
     const std::vector<float> sample = s.sample();
-    if (static_cast<int64_t>(sample.size()) == nonzero)
+    if (static_cast<int64_t>(sample.size()) == nonzero) {
       r.sqnr_db =
           sqnr_from(energy, errors_on(sample, {r.format.frac}, bits, is_signed, o.rounding)[0]);
+    } else {  // the one candidate's error (for its SQNR) comes from the second pass
+      p.candidates = {r.format.frac};
+      p.needs_empirical = true;
+    }
     return p;
   }
   GAMMAQ_CHECK(o.method == "ggd", "method ", o.method);

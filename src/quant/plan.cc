@@ -1,6 +1,7 @@
 #include "quant/plan.h"
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "gammaq/error.h"
@@ -16,6 +17,19 @@ Json format_json(const Format& f) {
 
 // JSON numbers cannot be inf/NaN: SQNR +inf (exact) and NaN (undefined) become null.
 Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+// SQNR (6.1): a number; +inf (no error at all) as null with "sqnr_exact": true; NaN (not
+// measured, or no signal) as null.
+void put_sqnr(Json& o, double v) {
+  o["sqnr_db"] = number_or_null(v);
+  if (std::isinf(v) && v > 0) o["sqnr_exact"] = true;
+}
+
+double get_sqnr(const Json& o) {
+  if (o.contains("sqnr_db") && o.at("sqnr_db").is_number()) return o.at("sqnr_db").get<double>();
+  if (o.value("sqnr_exact", false)) return std::numeric_limits<double>::infinity();
+  return std::numeric_limits<double>::quiet_NaN();
+}
 
 Format format_from(const Json& j, const std::string& where) {
   if (!j.is_object() || !j.contains("bits") || !j.contains("frac") || !j.contains("signed"))
@@ -51,12 +65,12 @@ std::string plan_to_json(const QuantPlan& p) {
     Json& o = layers[name];
     o["weight"] = format_json(l.weight);
     if (!l.weight_channel_frac.empty()) o["weight"]["channel_frac"] = l.weight_channel_frac;
-    o["weight"]["sqnr_db"] = number_or_null(l.weight_sqnr_db);
+    put_sqnr(o["weight"], l.weight_sqnr_db);
     if (l.bias_at_accumulator) {
       o["bias"] = {{"accumulator", true}};
     } else {
       o["bias"] = format_json(l.bias);
-      o["bias"]["sqnr_db"] = number_or_null(l.bias_sqnr_db);
+      put_sqnr(o["bias"], l.bias_sqnr_db);
     }
   }
   Json& acts = j["activations"] = Json::object();
@@ -71,7 +85,7 @@ std::string plan_to_json(const QuantPlan& p) {
       for (const auto& [frac, err] : a.candidates)
         c.push_back({{"frac", frac}, {"error", number_or_null(err)}});
     }
-    o["sqnr_db"] = number_or_null(a.sqnr_db);
+    put_sqnr(o, a.sqnr_db);
     acts[name] = o;
   }
   return j.dump(1) + "\n";
@@ -115,8 +129,7 @@ QuantPlan plan_from_json(const std::string& text, const std::string& where) {
       a.method = o.value("method", "");
       a.degenerate = o.value("degenerate", false);
       a.note = o.value("note", "");
-      if (o.contains("sqnr_db") && o.at("sqnr_db").is_number())
-        a.sqnr_db = o.at("sqnr_db").get<double>();
+      a.sqnr_db = get_sqnr(o);
       p.activations[name] = a;
     }
   } catch (const Json::exception& e) {

@@ -1,6 +1,7 @@
 // QuantPlan: every tensor's fixed-point format for one model -- the content of quant.json.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,7 +20,8 @@ struct ActivationFormat {
   // Fitted GGD of the positive (and, two-sided, negative) magnitudes; empty when not fitted.
   std::map<std::string, double> fit;
   std::vector<std::pair<int, double>> candidates;  // (frac, squared error or model MSE)
-  double sqnr_db = 0.0;  // local SQNR of this quantizer on the calibration data
+  // Local SQNR of this quantizer on the calibration data (6.1); NaN: not measured.
+  double sqnr_db = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Formats of one layer's parameters (Conv, Gemm).
@@ -28,8 +30,8 @@ struct LayerFormat {
   std::vector<int> weight_channel_frac;  // per-output-channel fracs; empty: per layer
   bool bias_at_accumulator = true;       // bias added at the accumulator scale (frac_w + frac_in)
   Format bias;                           // used when !bias_at_accumulator
-  double weight_sqnr_db = 0.0;
-  double bias_sqnr_db = 0.0;
+  double weight_sqnr_db = std::numeric_limits<double>::quiet_NaN();
+  double bias_sqnr_db = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct QuantPlan {

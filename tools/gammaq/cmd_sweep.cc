@@ -2,8 +2,12 @@
 //              --schemes ristretto-float,ristretto,WQ,WQ_FQ [--out DIR]
 // The paper's Table 1 for one model: top-1 per scheme and bit width (same width for weights
 // and feature maps), saved as sweep.json and sweep.md.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -89,6 +93,8 @@ int run_sweep() {
   for (size_t i = 0; i < args.bits.size(); ++i) md << "---:|";
   md << "\n";
   const double t0 = now_seconds();
+  // Local feature-map SQNR per scheme, bit width and tensor (for the GGD vs eq. 8 count).
+  std::map<std::string, std::map<int, std::map<std::string, double>>> fm_sqnr;
   for (const auto& scheme : args.schemes) {
     nlohmann::ordered_json row;
     row["scheme"] = scheme;
@@ -97,6 +103,7 @@ int run_sweep() {
       QuantizeOptions o = scheme_options(scheme, b);
       o.model_sha256 = fingerprint;
       const QuantizeReport rep = quantize_model(g, *calib, o);
+      for (const auto& [name, a] : rep.plan.activations) fm_sqnr[scheme][b][name] = a.sqnr_db;
       const FakeQuant fq = resolve_plan(g, rep.plan);
       Executor exec(g, {KernelImpl::Fast, args.threads, &fq});
       const Accuracy qa = evaluate(exec, *score, eo);
@@ -113,6 +120,40 @@ int run_sweep() {
     md << "\n";
     rows.push_back(row);
   }
+  // ALGORITHMS.md 6.1 / issue target: on how many tensors GGD's local feature-map SQNR is at
+  // least eq. (8)'s, per bit width (same weights rule as each scheme: Algorithm 1 vs eq. 8).
+  std::string sqnr_md;
+  if (fm_sqnr.count("WQ_FQ") && fm_sqnr.count("ristretto")) {
+    auto& cmp = j["fm_sqnr_ggd_vs_ristretto"] = nlohmann::ordered_json::array();
+    sqnr_md =
+        "\nFeature-map SQNR (local, calibration data), WQ_FQ (GGD) vs Ristretto eq. (8):\n\n"
+        "| bits | tensors | GGD >= eq. 8 | median gain dB |\n|---:|---:|---:|---:|\n";
+    for (int b : args.bits) {
+      int n = 0, at_least = 0;
+      std::vector<double> gain;
+      for (const auto& [name, gs] : fm_sqnr["WQ_FQ"][b]) {
+        auto it = fm_sqnr["ristretto"][b].find(name);
+        if (it == fm_sqnr["ristretto"][b].end() || std::isnan(gs) || std::isnan(it->second))
+          continue;
+        ++n;
+        at_least += gs >= it->second;
+        if (std::isfinite(gs) && std::isfinite(it->second)) gain.push_back(gs - it->second);
+      }
+      double median = std::numeric_limits<double>::quiet_NaN();
+      if (!gain.empty()) {
+        std::sort(gain.begin(), gain.end());
+        median = gain[gain.size() / 2];
+      }
+      cmp.push_back({{"bits", b},
+                     {"tensors", n},
+                     {"ggd_at_least_ristretto", at_least},
+                     {"median_gain_db", std::isfinite(median) ? nlohmann::ordered_json(median)
+                                                              : nlohmann::ordered_json(nullptr)}});
+      char line[128];
+      std::snprintf(line, sizeof line, "| %d | %d | %d | %+.2f |\n", b, n, at_least, median);
+      sqnr_md += line;
+    }
+  }
   char head[256];
   std::snprintf(head, sizeof head,
                 "%s: top-1 [%%] on %s (%lld images), float %.2f%%; calibration %s\n\n",
@@ -120,8 +161,8 @@ int run_sweep() {
                 100.0 * fa.top1(), args.calib.c_str());
   std::filesystem::create_directories(args.out);
   write_text_file(args.out + "/sweep.json", j.dump(1) + "\n");
-  write_text_file(args.out + "/sweep.md", std::string(head) + md.str());
-  std::printf("%s%s", head, md.str().c_str());
+  write_text_file(args.out + "/sweep.md", std::string(head) + md.str() + sqnr_md);
+  std::printf("%s%s%s", head, md.str().c_str(), sqnr_md.c_str());
   return 0;
 }
 
