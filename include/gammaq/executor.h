@@ -49,6 +49,14 @@ class Executor {
   // reference stays valid until the next run. Throws Error(InvalidData) when the image shape
   // does not match the graph input.
   const Tensor& run(const Tensor& images);
+  // Prefix caching: re-runs only the nodes flagged in `dirty_nodes` (one flag per node, graph
+  // order) on the values the last run() or rerun() left, plus the input when `images` is
+  // given (same batch size as the last run). Every other value keeps its last contents, so
+  // the caller must flag every node downstream of a change. Taps are not called.
+  const Tensor& rerun(const Tensor* images, const std::vector<bool>& dirty_nodes);
+  // After the caller changed node `node`'s quantized weights or bias in the FakeQuant this
+  // executor reads, makes the next run use them. (Activation formats are read at every run.)
+  void reload_constants(size_t node);
   // The plain NCHW tensor of activation `id` from the last run.
   [[nodiscard]] const Tensor& value(int id);
   // The kernel that ran node `node_index` in the last run ("reference", or oneDNN's name).
@@ -58,6 +66,7 @@ class Executor {
 
  private:
   void prepare(int64_t batch);
+  const Tensor& run_reference(const Tensor* images, const std::vector<bool>& dirty_nodes, bool tap);
 
   const Graph& g_;
   ExecutorOptions options_;

@@ -94,6 +94,10 @@ struct Graph {
 // Number of constant parameters (weights and biases) read by the nodes.
 [[nodiscard]] int64_t graph_parameter_count(const Graph& g);
 
+// Nodes (flags in graph order) that read value `value` directly or through other nodes: what
+// must be recomputed when `value` changes. Requires topological node order.
+[[nodiscard]] std::vector<bool> nodes_downstream_of(const Graph& g, int value);
+
 // Checks the invariants the executor relies on (topological order, arities, shapes of
 // weights against attributes, every value produced once). Throws InternalError on a
 // violation: the importer and passes must never produce such a graph.

@@ -75,15 +75,34 @@ const Tensor& Executor::run(const Tensor& images) {
     }
     return out;
   }
+  return run_reference(&images, std::vector<bool>(g_.nodes.size(), true), tap_ != nullptr);
+}
+
+const Tensor& Executor::rerun(const Tensor* images, const std::vector<bool>& dirty_nodes) {
+  GAMMAQ_CHECK(batch_ >= 1, "rerun before run");
+  GAMMAQ_CHECK(dirty_nodes.size() == g_.nodes.size(), "rerun: one flag per node");
+  if (images)
+    GAMMAQ_CHECK(images->shape.size() == 4 && images->shape[0] == batch_,
+                 "rerun: images of another batch size");
+  if (fast_) return fast_->graph->rerun(images, dirty_nodes);
+  return run_reference(images, dirty_nodes, false);
+}
+
+const Tensor& Executor::run_reference(const Tensor* images, const std::vector<bool>& dirty_nodes,
+                                      bool tap) {
   const FakeQuant* fq = options_.fake_quant;
   auto quantize = [&](int id) {
     if (fq && fq->value_format[id])
       quant::fake_quant(acts_[id].data, *fq->value_format[id], fq->rounding);
   };
-  acts_[g_.input].data = images.data;
-  quantize(g_.input);
-  if (tap_) tap_(g_.input, acts_[g_.input]);
-  for (const Node& n : g_.nodes) {
+  if (images) {
+    acts_[g_.input].data = images->data;
+    quantize(g_.input);
+    if (tap) tap_(g_.input, acts_[g_.input]);
+  }
+  for (size_t i = 0; i < g_.nodes.size(); ++i) {
+    if (!dirty_nodes[i]) continue;
+    const Node& n = g_.nodes[i];
     std::vector<const Tensor*> ins;
     for (int id : n.inputs) {
       if (!g_.values[id].is_constant)
@@ -95,9 +114,14 @@ const Tensor& Executor::run(const Tensor& images) {
     }
     kernels::run_node_reference(n, ins, acts_[n.outputs[0]]);
     quantize(n.outputs[0]);
-    if (tap_) tap_(n.outputs[0], acts_[n.outputs[0]]);
+    if (tap) tap_(n.outputs[0], acts_[n.outputs[0]]);
   }
   return acts_[g_.output];
+}
+
+void Executor::reload_constants(size_t node) {
+  GAMMAQ_CHECK(node < g_.nodes.size(), "reload_constants: node ", node);
+  if (fast_) fast_->graph->reload_constants(node);  // the reference path reads them each run
 }
 
 std::string Executor::kernel_name(size_t node_index) {

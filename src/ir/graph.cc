@@ -95,4 +95,15 @@ void validate(const Graph& g) {
   GAMMAQ_CHECK(ready[g.output], "graph output is never produced");
 }
 
+std::vector<bool> nodes_downstream_of(const Graph& g, int value) {
+  std::vector<bool> changed(g.values.size(), false), dirty(g.nodes.size(), false);
+  changed[static_cast<size_t>(value)] = true;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (int in : g.nodes[i].inputs) dirty[i] = dirty[i] || changed[static_cast<size_t>(in)];
+    if (dirty[i])
+      for (int out : g.nodes[i].outputs) changed[static_cast<size_t>(out)] = true;
+  }
+  return dirty;
+}
+
 }  // namespace gammaq

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gammaq/graph.h"
 #include "quant/simulation.h"
@@ -29,6 +30,15 @@ class FastGraph {
 
   // Runs the graph on plain NCHW `input` (batch rows); returns the plain graph output.
   const Tensor& run(const Tensor& input);
+  // Re-runs part of the graph on the values the last run left (prefix caching): the steps of
+  // the nodes flagged in `dirty_nodes` (one flag per node, in graph order; a node's inputs
+  // must be clean or dirty-and-earlier) and, when `input` is given, the input's copy and
+  // quantization. Everything else keeps its last values. Returns the plain graph output.
+  const Tensor& rerun(const Tensor* input, const std::vector<bool>& dirty_nodes);
+  // Re-reads node `node`'s weights and bias (the fake-quant copies when the simulation has
+  // them) after the caller changed them. Activation formats need no call: they are read from
+  // the simulation at every run.
+  void reload_constants(size_t node);
   // Plain (row-major NCHW) tensor of activation `id` from the last run; converted on demand.
   const Tensor& plain(int id);
   // The implementation oneDNN chose for node `index` ("ref" for the reference fallback).

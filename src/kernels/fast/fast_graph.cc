@@ -83,8 +83,13 @@ struct FastGraph::Impl {
     Args args;
     std::function<void()> fn;
     memory::desc scratch;
+    int node = kAlways;  // the node whose computation this step belongs to
   };
+  static constexpr int kInput = -1, kAlways = -2;
   std::vector<Step> steps;
+  int building = kInput;  // node being built: tags the steps added meanwhile
+  // Per node: re-reads its (quantized) weights and bias into the primitive's memory.
+  std::vector<std::function<void()>> reload;
   std::vector<std::unique_ptr<dnnl::reorder>> plain_reorder;  // per value, built on demand
   memory scratchpad;
   std::vector<std::string> impl;  // per node
@@ -104,11 +109,15 @@ struct FastGraph::Impl {
     }
     const int in = g.input;
     set_plain_layout(in);
+    reload.resize(g.nodes.size());
+    building = kInput;
     add_quantize(in);
-    for (const Node& n : g.nodes) {
-      build(n);
-      add_quantize(n.outputs[0]);
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      building = static_cast<int>(i);
+      build(g.nodes[i]);
+      add_quantize(g.nodes[i].outputs[0]);
     }
+    building = kAlways;
     const int out = g.output;
     if (!is_plain(out)) add_fn([this, out] { to_plain(out); });
     size_t bytes = 0;
@@ -167,7 +176,7 @@ struct FastGraph::Impl {
     return dst;
   }
   void add_step(dnnl::primitive p, Args args, const memory::desc& scratch) {
-    steps.push_back(Step{std::move(p), std::move(args), nullptr, scratch});
+    steps.push_back(Step{std::move(p), std::move(args), nullptr, scratch, building});
   }
   // A convolution or inner product of node n: its (possibly quantized) weights reordered
   // once into the primitive's layout, a bias of `channels` values (zeros when absent), reading
@@ -180,6 +189,17 @@ struct FastGraph::Impl {
     const memory::desc b_md({channels}, dt::f32, tag::x);
     const memory wm = constant_memory(pd.weights_desc(), w_user, constant_data(n.inputs[1]));
     const memory bm = constant_memory(b_md, b_md, bias.data());
+    reload[static_cast<size_t>(building)] = [this, &n, wm, bm, w_user, b_md, channels] {
+      memory w_src(w_user, cpu_engine(), const_cast<float*>(constant_data(n.inputs[1])));
+      memory w_dst = wm;
+      dnnl::reorder(w_src, w_dst).execute(stream, w_src, w_dst);
+      float* b = static_cast<float*>(bm.get_data_handle());
+      if (n.inputs.size() > 2)
+        std::copy_n(constant_data(n.inputs[2]), channels, b);
+      else
+        std::fill_n(b, channels, 0.0f);
+      stream.wait();
+    };
     add_step(
         Prim(pd),
         {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, mem[y]}},
@@ -201,7 +221,9 @@ struct FastGraph::Impl {
     add_step(Prim(pd), args, pd.scratchpad_desc());
     impl.push_back(impl_of(pd));
   }
-  void add_fn(std::function<void()> fn) { steps.push_back(Step{{}, {}, std::move(fn), {}}); }
+  void add_fn(std::function<void()> fn) {
+    steps.push_back(Step{{}, {}, std::move(fn), {}, building});
+  }
 
   void build(const Node& n) {
     const int x = n.inputs[0];
@@ -356,13 +378,15 @@ struct FastGraph::Impl {
 
   // With a simulation: rounds value v to its format, in whatever layout it is (elementwise;
   // the zero padding of blocked layouts stays zero).
+  // The format is read when the step runs, so a caller may change fq's formats between runs.
   void add_quantize(int v) {
-    if (!fq || !fq->value_format[v]) return;
-    const quant::Format f = *fq->value_format[v];
-    add_fn([this, v, f] {
+    if (!fq) return;
+    add_fn([this, v] {
+      if (!fq->value_format[v]) return;
       stream.wait();
       float* p = static_cast<float*>(mem[v].get_data_handle());
-      quant::fake_quant(std::span<float>(p, md[v].get_size() / sizeof(float)), f, fq->rounding);
+      quant::fake_quant(std::span<float>(p, md[v].get_size() / sizeof(float)), *fq->value_format[v],
+                        fq->rounding);
     });
   }
 
@@ -392,10 +416,15 @@ struct FastGraph::Impl {
     impl.push_back("ref");
   }
 
-  void run(const Tensor& input) {
+  // Runs every step, or (with `dirty`) only the steps of dirty nodes, of the input when
+  // input_dirty, and the final output conversion.
+  void run(const Tensor* input, const std::vector<bool>* dirty) {
     std::fill(plain_fresh.begin(), plain_fresh.end(), false);
-    std::copy(input.data.begin(), input.data.end(), plain[g.input].data.begin());
+    if (input) std::copy(input->data.begin(), input->data.end(), plain[g.input].data.begin());
     for (Step& st : steps) {
+      if (dirty && st.node != kAlways &&
+          (st.node == kInput ? input == nullptr : !(*dirty)[static_cast<size_t>(st.node)]))
+        continue;
       if (st.fn)
         st.fn();
       else
@@ -411,8 +440,19 @@ FastGraph::FastGraph(const Graph& g, int64_t batch, const FakeQuant* fake_quant)
 FastGraph::~FastGraph() = default;
 
 const Tensor& FastGraph::run(const Tensor& input) {
-  impl_->run(input);
+  impl_->run(&input, nullptr);
   return impl_->plain[impl_->g.output];
+}
+
+const Tensor& FastGraph::rerun(const Tensor* input, const std::vector<bool>& dirty_nodes) {
+  GAMMAQ_CHECK(dirty_nodes.size() == impl_->g.nodes.size(), "rerun: one flag per node");
+  impl_->run(input, &dirty_nodes);
+  return impl_->plain[impl_->g.output];
+}
+
+void FastGraph::reload_constants(size_t node) {
+  GAMMAQ_CHECK(node < impl_->reload.size(), "reload_constants: node ", node);
+  if (impl_->reload[node]) impl_->reload[node]();
 }
 
 const Tensor& FastGraph::plain(int id) {
