@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "gammaq/graph.h"
@@ -20,6 +21,13 @@ namespace gammaq {
 // Resolves `plan` against `g`. Throws Error(InvalidData) when the plan names a tensor or layer
 // the graph lacks, or lacks one the graph has ("from another model").
 [[nodiscard]] FakeQuant resolve_plan(const Graph& g, const quant::QuantPlan& plan);
+
+// After `plan` changed formats (not which tensors are quantized): refreshes every activation
+// format in `fq` and the quantized weights and biases of the Conv/Gemm nodes `layer_nodes` --
+// the changed layers, and the consumers of a changed activation (their accumulator-precision
+// bias depends on the input's frac).
+void update_fake_quant(const Graph& g, const quant::QuantPlan& plan, FakeQuant& fq,
+                       std::span<const size_t> layer_nodes);
 
 // Rounds x to the grid 2^-frac without saturation (accumulator-precision biases).
 void round_to_grid(std::span<float> x, int frac, quant::Rounding rounding) noexcept;

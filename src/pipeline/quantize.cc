@@ -173,14 +173,47 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
   plan.granularity = o.per_channel ? "channel" : "layer";
   plan.float_activations = o.float_activations;
 
+  if (o.tune != "none" && o.tune != "w" && o.tune != "a" && o.tune != "wa")
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--tune '", o.tune, "': expected none, w, a or wa"));
+  const bool tune_w = o.tune.find('w') != std::string::npos;
+  const bool tune_a = o.tune.find('a') != std::string::npos;
+  if ((tune_w || tune_a) && o.val == nullptr)
+    throw Error(ErrorKind::InvalidOption, "--tune needs --val (tuning images, never the test set)");
+  if (tune_a && o.float_activations)
+    throw Error(ErrorKind::InvalidOption,
+                "--tune a/wa tunes feature maps; they are float with --float-activations");
+
   auto t0 = std::chrono::steady_clock::now();
   for (const Node& n : g.nodes)
     if (n.op == OpType::Conv || n.op == OpType::Gemm) plan.layers[n.name] = choose_layer(g, n, o);
   rep.calibration_images = images;
-  if (o.float_activations) {
-    rep.seconds_choose = seconds_since(t0);
-    return rep;
+  rep.seconds_choose = seconds_since(t0);
+  if (tune_w) {  // W-BFT runs with float feature maps (WQ+), before they are chosen
+    const auto tt = std::chrono::steady_clock::now();
+    quant::QuantPlan wplan = plan;
+    wplan.float_activations = true;
+    rep.tuning.push_back(tune_plan(g, wplan, *o.val, true, o.tune_options));
+    for (const Node& n : g.nodes) {
+      if (n.op != OpType::Conv && n.op != OpType::Gemm) continue;
+      quant::LayerFormat& l = plan.layers[n.name];
+      const quant::LayerFormat& tuned = wplan.layers.at(n.name);
+      if (tuned.weight.frac == l.weight.frac) continue;
+      l.weight = tuned.weight;
+      l.weight_channel_frac = tuned.weight_channel_frac;
+      std::vector<quant::Format> formats;
+      const Tensor& w = g.values[n.inputs[1]].data;
+      for (int64_t c = 0; c < w.shape[0]; ++c) {
+        quant::Format f = l.weight;
+        if (!l.weight_channel_frac.empty()) f.frac = l.weight_channel_frac[static_cast<size_t>(c)];
+        formats.push_back(f);
+      }
+      l.weight_sqnr_db = weight_sqnr(w.data, formats, o.rounding);
+    }
+    rep.seconds_tune += seconds_since(tt);
   }
+  if (o.float_activations) return rep;
+  t0 = std::chrono::steady_clock::now();
 
   // Pass 1: quantized weights, float feature maps (ALGORITHMS.md 6.2 default).
   quant::QuantPlan weights_only = plan;
@@ -269,7 +302,38 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     if (a.degenerate) rep.warnings.push_back(str_cat("tensor '", g.values[v].name, "': ", a.note));
     plan.activations[g.values[v].name] = std::move(a);
   }
-  rep.seconds_choose = seconds_since(t0);
+  rep.seconds_choose += seconds_since(t0);
+  if (!tune_a) return rep;
+
+  // FM-BFT, then the local SQNR of every tensor it moved, measured like the others.
+  const auto tt = std::chrono::steady_clock::now();
+  rep.tuning.push_back(tune_plan(g, plan, *o.val, false, o.tune_options));
+  std::vector<std::unique_ptr<quant::EmpiricalErrors>> moved(g.values.size());
+  bool any = false;
+  for (int v : acts) {
+    quant::ActivationFormat& a = plan.activations.at(g.values[v].name);
+    if (a.format.frac == prop[v].result.format.frac) continue;
+    a.note = str_cat(a.note.empty() ? "" : a.note + "; ", "moved by FM-BFT from frac ",
+                     prop[v].result.format.frac);
+    moved[v] =
+        std::make_unique<quant::EmpiricalErrors>(std::vector<quant::Format>{a.format}, o.rounding);
+    any = true;
+  }
+  if (any) {
+    po.what = "calibrate (SQNR of tuned formats)";
+    pass.run(
+        calib, po, [&] { return std::make_unique<ErrorsSink>(moved); },
+        [&](ChunkSink& s) {
+          auto& part = static_cast<ErrorsSink&>(s);
+          for (int v : acts)
+            if (moved[v]) moved[v]->merge(*part.emp[v]);
+        });
+    for (int v : acts)
+      if (moved[v])
+        plan.activations.at(g.values[v].name).sqnr_db =
+            quant::sqnr_db(st[v]->energy(), moved[v]->sq_errors()[0]);
+  }
+  rep.seconds_tune += seconds_since(tt);
   return rep;
 }
 

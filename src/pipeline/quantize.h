@@ -10,6 +10,7 @@
 #include "gammaq/dataset.h"
 #include "gammaq/executor.h"
 #include "gammaq/graph.h"
+#include "pipeline/tune.h"
 #include "quant/feature_maps.h"
 #include "quant/plan.h"
 
@@ -35,6 +36,11 @@ struct QuantizeOptions {
   // Tensors whose fractional length is pinned (overrides file "frac"): no choice is made.
   std::map<std::string, int> activation_frac_override;
   std::string model_sha256;
+  // Backward-forward tuning (ALGORITHMS.md 5, 6.2): "none", "w" (W-BFT with float feature
+  // maps, before the feature maps are chosen), "a" (FM-BFT after), "wa" (both: WQ+_FQ+).
+  std::string tune = "none";
+  TuneOptions tune_options;
+  Dataset* val = nullptr;  // the tuning images (required when tune != none)
 };
 
 struct QuantizeReport {
@@ -43,6 +49,8 @@ struct QuantizeReport {
   double seconds_calibrate = 0, seconds_choose = 0;
   int second_pass_tensors = 0;
   std::vector<std::string> warnings;
+  std::vector<TuneReport> tuning;  // W-BFT and/or FM-BFT, in the order they ran
+  double seconds_tune = 0;
 };
 
 // Values the graph proves non-negative (outputs of Relu, Clip with min >= 0, fused activations

@@ -83,9 +83,38 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
     layers.push_back(l);
   }
   j["warnings"] = r.warnings;
+  auto& tuning = j["tuning"] = nlohmann::ordered_json::array();
+  for (const TuneReport& t : r.tuning) {
+    nlohmann::ordered_json tj;
+    tj["what"] = t.what;
+    tj["validation_images"] = t.start.images;
+    tj["top1_before"] = t.start.images ? double(t.start.top1) / double(t.start.images) : 0.0;
+    tj["top1_after"] = t.end.images ? double(t.end.top1) / double(t.end.images) : 0.0;
+    tj["top5_before"] = t.start.images ? double(t.start.top5) / double(t.start.images) : 0.0;
+    tj["top5_after"] = t.end.images ? double(t.end.top5) / double(t.end.images) : 0.0;
+    tj["evaluations"] = t.evaluations;
+    tj["seconds"] = t.seconds;
+    tj["cached"] = t.cached;
+    tj["cache_mib"] = t.cache_mib;
+    if (!t.cache_note.empty()) tj["cache_note"] = t.cache_note;
+    auto& steps = tj["trace"] = nlohmann::ordered_json::array();
+    for (const TuneStep& st : t.trace) {
+      nlohmann::ordered_json sj;
+      sj["kind"] = st.kind;
+      sj["name"] = st.name;
+      sj["frac_before"] = st.before;
+      sj["frac_after"] = st.after;
+      sj["metric_before"] = st.metric_before;
+      sj["metric_after"] = st.metric_after;
+      auto& tried = sj["tried"] = nlohmann::ordered_json::array();
+      for (const auto& [f, m] : st.tried) tried.push_back({{"frac", f}, {"metric", m}});
+      steps.push_back(sj);
+    }
+    tuning.push_back(tj);
+  }
   j["seconds"] = {{"calibrate", r.seconds_calibrate},
                   {"choose", r.seconds_choose},
-                  {"tune", 0.0},
+                  {"tune", r.seconds_tune},
                   {"evaluate", seconds_evaluate}};
   return j.dump(1) + "\n";
 }

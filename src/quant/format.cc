@@ -110,6 +110,23 @@ double fake_quant(double v, const Format& format, Rounding rounding) noexcept {
 // double (a float times a power of two); clamping to [qmin, qmax] first keeps |s| <= 2^16, where
 // nearbyint (the default FE_TONEAREST mode: ties to even), round (ties away) and
 // floor(s + 0.5) (ties up; s + 0.5 is exact there) are the three rounding rules.
+namespace {
+
+// Round half to even of |v| < 2^51 without a libm call (vectorises): adding and subtracting
+// 1.5 * 2^52 leaves the integer the FPU's default rounding mode (to nearest, ties to even)
+// picks. The callers clamp v to a 16-bit range first.
+inline double rint_small(double v) noexcept {
+  constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52 (never built with -ffast-math)
+  return (v + kMagic) - kMagic;
+}
+
+inline double floor_small(double v) noexcept {
+  const double r = rint_small(v);
+  return r > v ? r - 1.0 : r;
+}
+
+}  // namespace
+
 void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noexcept {
   const double scale = std::ldexp(1.0, format.frac);
   const double inv = std::ldexp(1.0, -format.frac);
@@ -117,26 +134,28 @@ void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noe
   const double hi = static_cast<double>(format.qmax());
   const int64_t n = static_cast<int64_t>(x.size());
   float* p = x.data();
+  // Clamping before rounding is exact: lo and hi are integers, so R(clamp(v)) = clamp(R(v)).
   switch (rounding) {
     case Rounding::HalfEven:
 #pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) {
         const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
-        p[i] = p[i] == p[i] ? static_cast<float>(std::nearbyint(sc) * inv) : 0.0f;
+        p[i] = p[i] == p[i] ? static_cast<float>(rint_small(sc) * inv) : 0.0f;
       }
       break;
     case Rounding::HalfAway:
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) {
         const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
-        p[i] = p[i] == p[i] ? static_cast<float>(std::round(sc) * inv) : 0.0f;
+        const double r = floor_small(std::fabs(sc) + 0.5);
+        p[i] = p[i] == p[i] ? static_cast<float>((sc < 0 ? -r : r) * inv) : 0.0f;
       }
       break;
     case Rounding::HalfUp:
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) {
         const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
-        p[i] = p[i] == p[i] ? static_cast<float>(std::floor(sc + 0.5) * inv) : 0.0f;
+        p[i] = p[i] == p[i] ? static_cast<float>(floor_small(sc + 0.5) * inv) : 0.0f;
       }
       break;
   }

@@ -19,7 +19,10 @@ struct QuantizeArgs {
   std::string model, calib, val, test, out = "gammaq_out", method = "ggd", mode = "default";
   std::string bbits = "acc", granularity = "layer", rounding = "half_even", alpha = "1";
   std::string overrides, kernels = "fast", tune = "none";
-  int wbits = 8, abits = 8, window = 4, threads = 0;
+  int wbits = 8, abits = 8, window = 4, threads = 0, bft_k = 1;
+  double c0 = 1.0, c1 = 0.0;
+  int64_t val_limit = -1, cache_mb = 4096;
+  bool no_cache = false;
   int64_t limit = -1, test_limit = -1, batch = 64;
   bool paper = false, float_activations = false, quiet = false, json = false;
   PreprocessFlags pre;
@@ -64,6 +67,22 @@ int run_quantize() {
     if (bits < 2 || bits > 16)
       throw Error(ErrorKind::InvalidOption, str_cat(name, " ", bits, ": must be in 2..16"));
   }
+  o.tune = args.tune;
+  o.tune_options.k = args.bft_k;
+  o.tune_options.c0 = args.c0;
+  o.tune_options.c1 = args.c1;
+  o.tune_options.cache = !args.no_cache;
+  o.tune_options.cache_mb = args.cache_mb;
+  o.tune_options.limit = args.val_limit;
+  o.tune_options.batch = args.batch;
+  o.tune_options.threads = args.threads;
+  o.tune_options.quiet = args.quiet;
+  if (args.bft_k < 0)
+    throw Error(ErrorKind::InvalidOption, str_cat("--bft-k ", args.bft_k, ": must be >= 0"));
+  if (args.tune != "none" && args.val.empty())
+    throw Error(
+        ErrorKind::InvalidOption,
+        str_cat("--tune ", args.tune, " needs --val (tuning images, disjoint from --test)"));
   if (!args.overrides.empty()) read_overrides(args.overrides, o);
   for (const auto& [name, bits] : o.weight_bits_override) {
     bool found = false;
@@ -83,8 +102,16 @@ int run_quantize() {
   const Preprocess pre = args.pre.resolve(g);
   auto calib = open_data_for(args.calib, pre, g, Need::Images);
   const std::string score_spec = !args.test.empty() ? args.test : args.val;
-  std::unique_ptr<Dataset> score;
+  std::unique_ptr<Dataset> score, val;
   if (!score_spec.empty()) score = open_data_for(score_spec, pre, g, Need::LabelledImages);
+  if (args.tune != "none") {
+    val = open_data_for(args.val, pre, g, Need::LabelledImages);
+    o.val = val.get();
+    if (args.test.empty())
+      std::fprintf(stderr,
+                   "gammaq: warning: no --test: the accuracy printed is on --val, the "
+                   "images tuning used\n");
+  }
 
   QuantizeReport rep = quantize_model(g, *calib, o);
   for (const std::string& w : rep.warnings)
@@ -158,8 +185,17 @@ void add_quantize(CLI::App& app, Subcommand& run) {
   sub->add_option("--kernels", args.kernels,
                   "simulation for scoring: fast (oneDNN, default) or reference (exact)")
       ->check(CLI::IsMember({"fast", "reference"}));
-  sub->add_option("--tune", args.tune, "none (tuning arrives with backward-forward tuning)")
-      ->check(CLI::IsMember({"none"}));
+  sub->add_option("--tune", args.tune,
+                  "backward-forward tuning on --val: none (default), w (weights, WQ+), a "
+                  "(feature maps, FQ+), wa (both, WQ+_FQ+)")
+      ->check(CLI::IsMember({"none", "w", "a", "wa"}));
+  sub->add_option("--bft-k", args.bft_k, "K_BFT: fracs tried around the current one (default 1)");
+  sub->add_option("--c0", args.c0, "tuning metric weight of top-1 (default 1)");
+  sub->add_option("--c1", args.c1, "tuning metric weight of top-5 (default 0)");
+  sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");
+  sub->add_flag("--no-cache", args.no_cache, "tune without prefix caching (same result, slower)");
+  sub->add_option("--cache-mb", args.cache_mb,
+                  "bound on the tuning cache (default 4096 MiB; above it, no cache)");
   sub->add_flag("--json", args.json, "print summary.json on stdout");
   sub->add_flag("--quiet", args.quiet, "no progress on stderr");
   args.pre.add_to(*sub);

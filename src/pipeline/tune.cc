@@ -1,0 +1,277 @@
+#include "pipeline/tune.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "engine/fake_quant.h"
+#include "gammaq/error.h"
+#include "gammaq/evaluate.h"
+#include "gammaq/executor.h"
+#include "kernels/fast/fast.h"
+
+namespace gammaq {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void add_scores(const Tensor& logits, std::span<const int64_t> labels, TuneScore& s) {
+  const int64_t n = logits.shape[0], classes = logits.numel() / n;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::span<const float> row(logits.data.data() + i * classes,
+                                     static_cast<size_t>(classes));
+    const int64_t label = labels[static_cast<size_t>(i)];
+    const int64_t rank = label_rank(row, label);
+    s.top1 += rank == 0;
+    s.top5 += rank < 5;
+    double mx = row[0];
+    for (float v : row) mx = std::max(mx, static_cast<double>(v));
+    double z = 0;
+    for (float v : row) z += std::exp(static_cast<double>(v) - mx);
+    s.log_prob += static_cast<double>(row[static_cast<size_t>(label)]) - mx - std::log(z);
+  }
+  s.images += n;
+}
+
+// The validation images in fixed chunks. With the cache, each chunk owns an executor whose
+// activations persist, so an evaluation re-runs only the dirty nodes; without it, each worker
+// runs whole chunks on its own executors. Chunks always run single-threaded (one worker
+// thread each), so a chunk's logits are the same bits either way and whatever the thread
+// count; chunk scores are summed in chunk order.
+class TuningSet {
+ public:
+  TuningSet(const Graph& g, Dataset& val, const TuneOptions& o, const FakeQuant& fq,
+            TuneReport& rep)
+      : g_(g), fq_(fq) {
+    const int64_t total = o.limit < 0 ? val.size() : std::min(o.limit, val.size());
+    if (total < 1) throw Error(ErrorKind::InvalidData, "the validation set holds no images");
+    if (!val.has_labels())
+      throw Error(ErrorKind::InvalidData, "the validation set has no labels; tuning needs them");
+    const int64_t batch = std::max<int64_t>(o.batch, 1);
+    for (int64_t b = 0; b < total; b += batch) {
+      Batch bt = val.read(b, std::min(batch, total - b));
+      chunks_.push_back(Chunk{std::move(bt.images), std::move(bt.labels), nullptr});
+    }
+    workers_ = o.threads > 0 ? o.threads : kernels::kernel_threads();
+    workers_ = std::max(1, std::min<int>(workers_, static_cast<int>(chunks_.size())));
+    // Cache size: every activation of every image, counted twice for oneDNN's blocked copies.
+    double per_image = 0;
+    for (const Value& v : g.values)
+      if (!v.is_constant) per_image += static_cast<double>(shape_numel(v.shape)) * 4.0 * 2.0;
+    rep.cache_mib = per_image * static_cast<double>(total) / (1024.0 * 1024.0);
+    cached_ = o.cache && rep.cache_mib <= static_cast<double>(o.cache_mb);
+    if (!o.cache)
+      rep.cache_note = "--no-cache";
+    else if (!cached_)
+      rep.cache_note = str_cat("the cache would need ", static_cast<int64_t>(rep.cache_mib),
+                               " MiB > --cache-mb ", o.cache_mb, ": tuning without it");
+    rep.cached = cached_;
+    worker_exec_.resize(static_cast<size_t>(workers_));
+  }
+
+  // Nodes whose quantized constants the caller changed: every executor re-reads them before
+  // its next run.
+  void constants_changed(const std::vector<size_t>& nodes) {
+    pending_.insert(pending_.end(), nodes.begin(), nodes.end());
+  }
+
+  // Evaluates the validation set. `dirty`/`input_dirty` say what changed since the last
+  // evaluation (ignored the first time and without the cache).
+  TuneScore evaluate(const std::vector<bool>& dirty, bool input_dirty) {
+    const std::vector<size_t> reload = std::move(pending_);
+    pending_.clear();
+    std::vector<TuneScore> scores(chunks_.size());
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(workers_));
+    auto work = [&](int w) {
+      try {
+        kernels::set_kernel_threads(1);  // this thread's setting only
+        if (!cached_)
+          for (auto& [b, e] : worker_exec_[static_cast<size_t>(w)])
+            for (size_t n : reload) e->reload_constants(n);
+        for (size_t c = static_cast<size_t>(w); c < chunks_.size();
+             c += static_cast<size_t>(workers_)) {
+          Chunk& ch = chunks_[c];
+          const Tensor* out = nullptr;
+          if (cached_) {
+            if (!ch.exec) {
+              ch.exec = std::make_unique<Executor>(g_, ExecutorOptions{KernelImpl::Fast, 0, &fq_});
+              out = &ch.exec->run(ch.images);
+            } else {
+              for (size_t n : reload) ch.exec->reload_constants(n);
+              out = &ch.exec->rerun(input_dirty ? &ch.images : nullptr, dirty);
+            }
+          } else {
+            std::unique_ptr<Executor>& e = worker_exec_[static_cast<size_t>(w)][ch.images.shape[0]];
+            if (!e) e = std::make_unique<Executor>(g_, ExecutorOptions{KernelImpl::Fast, 0, &fq_});
+            out = &e->run(ch.images);
+          }
+          add_scores(*out, ch.labels, scores[c]);
+        }
+      } catch (...) {
+        errors[static_cast<size_t>(w)] = std::current_exception();
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers_; ++w) threads.emplace_back(work, w);
+    for (std::thread& t : threads) t.join();
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    TuneScore total;
+    for (const TuneScore& s : scores) {
+      total.images += s.images;
+      total.top1 += s.top1;
+      total.top5 += s.top5;
+      total.log_prob += s.log_prob;
+    }
+    return total;
+  }
+
+  [[nodiscard]] bool cached() const { return cached_; }
+
+ private:
+  struct Chunk {
+    Tensor images;
+    std::vector<int64_t> labels;
+    std::unique_ptr<Executor> exec;
+  };
+  const Graph& g_;
+  const FakeQuant& fq_;
+  std::vector<Chunk> chunks_;
+  int workers_ = 1;
+  bool cached_ = false;
+  // Without the cache: per worker, one executor per chunk size.
+  std::vector<std::map<int64_t, std::unique_ptr<Executor>>> worker_exec_;
+  std::vector<size_t> pending_;
+};
+
+// One tunable item: a layer's weights (node index) or an activation (value id).
+struct Item {
+  int node = -1, value = -1;
+};
+
+}  // namespace
+
+TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool weights,
+                     const TuneOptions& o) {
+  TuneReport rep;
+  rep.what = weights ? "weights" : "activations";
+  if (o.k < 0) throw Error(ErrorKind::InvalidOption, str_cat("--bft-k ", o.k, ": must be >= 0"));
+  const auto t0 = std::chrono::steady_clock::now();
+
+  // The tuned list, in topological order.
+  std::vector<Item> items;
+  if (weights) {
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (g.nodes[i].op == OpType::Conv || g.nodes[i].op == OpType::Gemm)
+        items.push_back({static_cast<int>(i), -1});
+  } else if (!plan.float_activations) {
+    if (plan.activations.count(g.values[g.input].name)) items.push_back({-1, g.input});
+    for (const Node& n : g.nodes)
+      if (plan.activations.count(g.values[n.outputs[0]].name)) items.push_back({-1, n.outputs[0]});
+  }
+  if (items.empty())
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("nothing to tune: the plan has no ",
+                        weights ? "weight layers" : "quantized feature maps"));
+
+  FakeQuant fq = resolve_plan(g, plan);
+  TuningSet set(g, val, o, fq, rep);
+  const std::vector<bool> none(g.nodes.size(), false);
+  rep.start = set.evaluate(none, false);
+  TuneScore current = rep.start;
+
+  auto frac_of = [&](const Item& it) -> int& {
+    return it.node >= 0
+               ? plan.layers.at(g.nodes[static_cast<size_t>(it.node)].name).weight.frac
+               : plan.activations.at(g.values[static_cast<size_t>(it.value)].name).format.frac;
+  };
+  const int n_items = static_cast<int>(items.size());
+  for (int i = n_items - 1; i >= 0; --i) rep.visits.push_back(i);
+  for (int i = 1; i < n_items; ++i) rep.visits.push_back(i);
+
+  int visit = 0;
+  for (int idx : rep.visits) {
+    ++visit;
+    const Item& it = items[static_cast<size_t>(idx)];
+    // What a change of this item touches.
+    std::vector<bool> dirty;
+    std::vector<size_t> reload;
+    bool input_dirty = false;
+    TuneStep step;
+    if (it.node >= 0) {
+      const Node& n = g.nodes[static_cast<size_t>(it.node)];
+      dirty = nodes_downstream_of(g, n.outputs[0]);
+      dirty[static_cast<size_t>(it.node)] = true;
+      reload.push_back(static_cast<size_t>(it.node));
+      step.kind = "weight";
+      step.name = n.name;
+    } else {
+      const int v = it.value;
+      dirty = nodes_downstream_of(g, v);
+      if (g.values[v].producer >= 0) dirty[static_cast<size_t>(g.values[v].producer)] = true;
+      input_dirty = v == g.input;
+      for (size_t i = 0; i < g.nodes.size(); ++i)
+        if ((g.nodes[i].op == OpType::Conv || g.nodes[i].op == OpType::Gemm) &&
+            g.nodes[i].inputs[0] == v)
+          reload.push_back(i);
+      step.kind = "activation";
+      step.name = g.values[v].name;
+    }
+    const int cur = frac_of(it);
+    step.before = cur;
+    step.metric_before = current.metric(o);
+    auto set_frac = [&](int f) {
+      const int delta = f - frac_of(it);
+      frac_of(it) = f;
+      if (it.node >= 0)  // per-channel weights move together
+        for (int& cf :
+             plan.layers.at(g.nodes[static_cast<size_t>(it.node)].name).weight_channel_frac)
+          cf += delta;
+      update_fake_quant(g, plan, fq, reload);
+      set.constants_changed(reload);
+    };
+    TuneScore best = current;
+    int best_frac = cur, last = cur;
+    for (int f = cur - o.k; f <= cur + o.k; ++f) {
+      if (f == cur || std::abs(f) > 64) continue;
+      set_frac(f);
+      const TuneScore s = set.evaluate(dirty, input_dirty);
+      ++rep.evaluations;
+      last = f;
+      step.tried.emplace_back(f, s.metric(o));
+      // Strictly better accuracy wins; equal accuracy never displaces the current frac, and
+      // between two other candidates the higher log-probability of the true class wins.
+      const double m = s.metric(o), mb = best.metric(o);
+      if (m > mb || (m == mb && best_frac != cur && s.log_prob > best.log_prob)) {
+        best = s;
+        best_frac = f;
+      }
+    }
+    set_frac(best_frac);
+    if (best_frac != last && set.cached())
+      (void)set.evaluate(dirty, input_dirty);  // the cache must hold the winner's values
+    current = best;
+    step.after = best_frac;
+    step.metric_after = best.metric(o);
+    if (!o.quiet) {
+      const double el = seconds_since(t0);
+      const double eta =
+          el / visit * static_cast<double>(rep.visits.size() - static_cast<size_t>(visit));
+      std::fprintf(stderr, "tune %s: %d/%zu %s frac %d -> %d, metric %.4f (%.0f s, ETA %.0f s)\n",
+                   rep.what.c_str(), visit, rep.visits.size(), step.name.c_str(), step.before,
+                   step.after, step.metric_after, el, eta);
+    }
+    rep.trace.push_back(std::move(step));
+  }
+  rep.end = current;
+  rep.seconds = seconds_since(t0);
+  return rep;
+}
+
+}  // namespace gammaq

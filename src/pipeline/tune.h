@@ -1,0 +1,74 @@
+// Backward-forward tuning, BFT (ALGORITHMS.md 5, the paper's Algorithm 4): each tuned
+// tensor's fractional length moves by at most +-K against the network's accuracy on a
+// validation set, visiting the tensors from the output back to the input, then forward again.
+//
+// Prefix caching: the validation images stay in fixed chunks, each with its own executor
+// whose activations persist between evaluations; a candidate re-runs only the nodes
+// downstream of the tensor it changes (Executor::rerun). Chunks run single-threaded side by
+// side and their scores are merged in chunk order, so results do not depend on the thread
+// count, and they are the same with and without the cache.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gammaq/dataset.h"
+#include "gammaq/graph.h"
+#include "quant/plan.h"
+
+namespace gammaq {
+
+struct TuneOptions {
+  int k = 1;                // K_BFT: candidates frac-K .. frac+K
+  double c0 = 1.0;          // weight of top-1 in the metric
+  double c1 = 0.0;          // weight of top-5
+  bool cache = true;        // prefix caching (--no-cache: same results, slower)
+  int64_t cache_mb = 4096;  // bound on the cached activations; above it, no cache
+  int64_t batch = 64;       // images per chunk
+  int64_t limit = -1;       // validation images to use (< 0: all)
+  int threads = 0;          // workers (0: the kernel thread count)
+  bool quiet = false;       // progress on stderr unless set
+};
+
+// Accuracy counts on the validation set, plus the summed log-probability of the true class
+// (the tie-breaker between candidates of equal accuracy).
+struct TuneScore {
+  int64_t images = 0, top1 = 0, top5 = 0;
+  double log_prob = 0.0;
+  [[nodiscard]] double metric(const TuneOptions& o) const {
+    return images ? (o.c0 * static_cast<double>(top1) + o.c1 * static_cast<double>(top5)) /
+                        static_cast<double>(images)
+                  : 0.0;
+  }
+};
+
+// One visit of one tensor.
+struct TuneStep {
+  std::string kind;  // "weight" (a layer's weights) or "activation" (a feature map)
+  std::string name;  // layer or tensor name
+  int before = 0, after = 0;
+  double metric_before = 0, metric_after = 0;
+  std::vector<std::pair<int, double>> tried;  // (frac, metric) of each candidate evaluated
+};
+
+struct TuneReport {
+  std::string what;  // "weights" or "activations"
+  std::vector<TuneStep> trace;
+  TuneScore start, end;
+  int64_t evaluations = 0;  // candidate evaluations of the validation set
+  double seconds = 0;
+  bool cached = false;
+  double cache_mib = 0;     // memory the cache needed (or would have needed)
+  std::string cache_note;   // why the cache is off, when it is
+  std::vector<int> visits;  // S_BFT as indices into the tuned list (for the record)
+};
+
+// Tunes the plan's weight fracs (`weights`) or activation fracs (!weights) in place, with the
+// rest of the plan as it is (plan.float_activations makes feature maps float, W-BFT of WQ+).
+// Throws Error(InvalidData) when `val` has no labels or no images, Error(InvalidOption) for
+// K < 0 or a tuned set that is empty.
+[[nodiscard]] TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val,
+                                   bool weights, const TuneOptions& options);
+
+}  // namespace gammaq
