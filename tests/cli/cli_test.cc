@@ -220,6 +220,20 @@ TEST(CliTest, QuantizeBadInputWritesNothing) {
   expect_input_error(gammaq(base + calib + " --bbits many"), {"--bbits"});
   expect_input_error(gammaq(base + calib + " --method kl"), {"--method"});
   expect_input_error(gammaq(base + calib + " --mode turbo"), {"turbo"});
+  // Tuning: needs labelled validation images, K >= 0.
+  expect_input_error(gammaq(base + calib + " --tune a"), {"--tune", "--val"});
+  const std::string gray = test::temp_dir() + "/gray.npy";
+  write_npy_f32(gray, {4, 1, 28, 28}, std::vector<float>(4 * 784, 0.1f));
+  expect_input_error(gammaq(base + calib + " --tune a --val npy:" + gray), {"gray.npy", "labels"});
+  expect_input_error(
+      gammaq(base + calib + " --tune a --val 'fashion-mnist:train[50000:50010]' --bft-k -1"),
+      {"--bft-k"});
+  expect_input_error(gammaq(base + calib + " --tune x --val 'fashion-mnist:train[50000:50010]'"),
+                     {"--tune"});
+  expect_input_error(
+      gammaq(base + calib +
+             " --tune a --float-activations --val 'fashion-mnist:train[50000:50010]'"),
+      {"--float-activations"});
   const std::pair<std::string, std::vector<std::string>> overrides[] = {
       {R"({"layers": {)", {"not valid JSON"}},
       {R"([1, 2])", {"layers"}},

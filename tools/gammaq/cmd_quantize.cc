@@ -107,15 +107,15 @@ int run_quantize() {
   if (args.tune != "none") {
     val = open_data_for(args.val, pre, g, Need::LabelledImages);
     o.val = val.get();
-    if (args.test.empty())
-      std::fprintf(stderr,
-                   "gammaq: warning: no --test: the accuracy printed is on --val, the "
-                   "images tuning used\n");
   }
 
   QuantizeReport rep = quantize_model(g, *calib, o);
   for (const std::string& w : rep.warnings)
     std::fprintf(stderr, "gammaq: warning: %s\n", w.c_str());
+  if (args.tune != "none" && args.test.empty())
+    std::fprintf(stderr,
+                 "gammaq: warning: no --test: the accuracy printed is on --val, the images "
+                 "tuning used\n");
 
   Accuracy fa, qa;
   double eval_seconds = 0;
