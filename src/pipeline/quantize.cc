@@ -186,7 +186,9 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
 
   auto t0 = std::chrono::steady_clock::now();
   for (const Node& n : g.nodes)
-    if (n.op == OpType::Conv || n.op == OpType::Gemm) plan.layers[n.name] = choose_layer(g, n, o);
+    if (n.op == OpType::Conv || n.op == OpType::Gemm)
+      plan.layers[n.name] =
+          o.weights_from ? o.weights_from->layers.at(n.name) : choose_layer(g, n, o);
   rep.calibration_images = images;
   rep.seconds_choose = seconds_since(t0);
   if (tune_w) {  // W-BFT runs with float feature maps (WQ+), before they are chosen

@@ -41,6 +41,9 @@ struct QuantizeOptions {
   std::string tune = "none";
   TuneOptions tune_options;
   Dataset* val = nullptr;  // the tuning images (required when tune != none)
+  // Weight and bias formats to take as they are instead of choosing them (e.g. a plan whose
+  // weights W-BFT already tuned); must be a plan of this graph.
+  const quant::QuantPlan* weights_from = nullptr;
 };
 
 struct QuantizeReport {

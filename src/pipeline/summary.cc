@@ -106,6 +106,7 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
       sj["frac_after"] = st.after;
       sj["metric_before"] = st.metric_before;
       sj["metric_after"] = st.metric_after;
+      sj["seconds"] = st.seconds;
       auto& tried = sj["tried"] = nlohmann::ordered_json::array();
       for (const auto& [f, m] : st.tried) tried.push_back({{"frac", f}, {"metric", m}});
       steps.push_back(sj);

@@ -198,6 +198,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
   int visit = 0;
   for (int idx : rep.visits) {
     ++visit;
+    const auto tv = std::chrono::steady_clock::now();
     const Item& it = items[static_cast<size_t>(idx)];
     // What a change of this item touches.
     std::vector<bool> dirty;
@@ -259,6 +260,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
     current = best;
     step.after = best_frac;
     step.metric_after = best.metric(o);
+    step.seconds = seconds_since(tv);
     if (!o.quiet) {
       const double el = seconds_since(t0);
       const double eta =

@@ -50,6 +50,7 @@ struct TuneStep {
   int before = 0, after = 0;
   double metric_before = 0, metric_after = 0;
   std::vector<std::pair<int, double>> tried;  // (frac, metric) of each candidate evaluated
+  double seconds = 0;                         // time spent on this visit
 };
 
 struct TuneReport {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
 #include "pipeline/quantize.h"
+#include "pipeline/tune.h"
 
 namespace gammaq::cli {
 namespace {
@@ -24,9 +26,11 @@ namespace {
 struct SweepArgs {
   std::string model, calib, val, test, out = "gammaq_sweep", mode = "default";
   std::vector<int> bits{4, 6, 8, 10, 16};
-  std::vector<std::string> schemes{"ristretto-float", "ristretto", "WQ", "WQ_FQ"};
-  int64_t limit = -1, test_limit = -1, batch = 64;
-  int threads = 0;
+  std::vector<std::string> schemes{"ristretto-float", "ristretto", "WQ",     "WQ+",
+                                   "WQ_FQ",           "WQ_FQ+",    "WQ+_FQ+"};
+  int64_t limit = -1, test_limit = -1, batch = 64, val_limit = -1;
+  int threads = 0, bft_k = 1;
+  bool no_cache = false;
   bool quiet = false;
   PreprocessFlags pre;
 } args;
@@ -45,17 +49,24 @@ QuantizeOptions scheme_options(const std::string& scheme, int bits) {
     o.float_activations = true;
   } else if (scheme == "ristretto") {
     o.method = "ristretto";
-  } else if (scheme == "WQ") {
+  } else if (scheme == "WQ" || scheme == "WQ+") {
     o.float_activations = true;
-  } else if (scheme == "WQ_FQ") {
+  } else if (scheme == "WQ_FQ" || scheme == "WQ_FQ+" || scheme == "WQ+_FQ+") {
   } else {
     throw Error(ErrorKind::InvalidOption,
                 str_cat("--schemes: unknown scheme '", scheme,
-                        "' (ristretto-float, ristretto, WQ, WQ_FQ; the tuned schemes WQ+, WQ_FQ+, "
-                        "WQ+_FQ+ arrive with backward-forward tuning)"));
+                        "' (ristretto-float, ristretto, WQ, WQ+, WQ_FQ, WQ_FQ+, WQ+_FQ+)"));
   }
+  o.tune_options.k = args.bft_k;
+  o.tune_options.cache = !args.no_cache;
+  o.tune_options.limit = args.val_limit;
+  o.tune_options.batch = args.batch;
+  o.tune_options.threads = args.threads;
+  o.tune_options.quiet = true;
   return o;
 }
+
+bool tuned(const std::string& scheme) { return scheme.find('+') != std::string::npos; }
 
 int run_sweep() {
   const LoadedModel m = load_model(args.model);
@@ -63,13 +74,25 @@ int run_sweep() {
   for (int b : args.bits)
     if (b < 2 || b > 16)
       throw Error(ErrorKind::InvalidOption, str_cat("--bits ", b, ": must be in 2..16"));
-  for (const auto& s : args.schemes) (void)scheme_options(s, 8);  // validate names up front
+  bool any_tuned = false;
+  for (const auto& s : args.schemes) {  // validate names up front
+    (void)scheme_options(s, 8);
+    any_tuned = any_tuned || tuned(s);
+  }
+  if (args.bft_k < 0)
+    throw Error(ErrorKind::InvalidOption, str_cat("--bft-k ", args.bft_k, ": must be >= 0"));
+  if (any_tuned && (args.val.empty() || args.test.empty()))
+    throw Error(ErrorKind::InvalidOption,
+                "the tuned schemes (WQ+, WQ_FQ+, WQ+_FQ+) need --val to tune on and --test to "
+                "score on (or leave them out with --schemes)");
   const Preprocess pre = args.pre.resolve(g);
   auto calib = open_data_for(args.calib, pre, g, Need::Images);
   const std::string score_spec = !args.test.empty() ? args.test : args.val;
   if (score_spec.empty())
     throw Error(ErrorKind::InvalidOption, "sweep needs --val or --test to score on");
   auto score = open_data_for(score_spec, pre, g, Need::LabelledImages);
+  std::unique_ptr<Dataset> val;
+  if (any_tuned) val = open_data_for(args.val, pre, g, Need::LabelledImages);
   const std::string fingerprint = file_fingerprint(args.model);
 
   EvalOptions eo;
@@ -95,6 +118,7 @@ int run_sweep() {
   const double t0 = now_seconds();
   // Local feature-map SQNR per scheme, bit width and tensor (for the GGD vs eq. 8 count).
   std::map<std::string, std::map<int, std::map<std::string, double>>> fm_sqnr;
+  std::map<std::pair<std::string, int>, quant::QuantPlan> plans;  // (scheme, bits)
   for (const auto& scheme : args.schemes) {
     nlohmann::ordered_json row;
     row["scheme"] = scheme;
@@ -102,9 +126,38 @@ int run_sweep() {
     for (int b : args.bits) {
       QuantizeOptions o = scheme_options(scheme, b);
       o.model_sha256 = fingerprint;
-      const QuantizeReport rep = quantize_model(g, *calib, o);
-      for (const auto& [name, a] : rep.plan.activations) fm_sqnr[scheme][b][name] = a.sqnr_db;
-      const FakeQuant fq = resolve_plan(g, rep.plan);
+      // The tuned schemes start from the plans their untuned forms produced at this width
+      // (computed here when those rows are not in the sweep): WQ+ tunes WQ's weights,
+      // WQ_FQ+ tunes WQ_FQ's feature maps, WQ+_FQ+ chooses feature maps for WQ+'s weights
+      // and tunes them.
+      std::function<const quant::QuantPlan&(const std::string&)> plan_of;
+      plan_of = [&](const std::string& s) -> const quant::QuantPlan& {
+        auto it = plans.find({s, b});
+        if (it != plans.end()) return it->second;
+        if (s == "WQ+") {
+          quant::QuantPlan p = plan_of("WQ");
+          (void)tune_plan(g, p, *val, true, o.tune_options);
+          return plans[{s, b}] = p;
+        }
+        QuantizeOptions so = scheme_options(s, b);
+        so.model_sha256 = fingerprint;
+        return plans[{s, b}] = quantize_model(g, *calib, so).plan;
+      };
+      quant::QuantPlan plan;
+      if (scheme == "WQ+") {
+        plan = plan_of("WQ+");
+      } else if (scheme == "WQ_FQ+") {
+        plan = plan_of("WQ_FQ");
+        (void)tune_plan(g, plan, *val, false, o.tune_options);
+      } else if (scheme == "WQ+_FQ+") {
+        o.weights_from = &plan_of("WQ+");
+        plan = quantize_model(g, *calib, o).plan;
+        (void)tune_plan(g, plan, *val, false, o.tune_options);
+      } else {
+        plan = plan_of(scheme);
+      }
+      for (const auto& [name, a] : plan.activations) fm_sqnr[scheme][b][name] = a.sqnr_db;
+      const FakeQuant fq = resolve_plan(g, plan);
       Executor exec(g, {KernelImpl::Fast, args.threads, &fq});
       const Accuracy qa = evaluate(exec, *score, eo);
       row["top1"].push_back(qa.top1());
@@ -176,7 +229,12 @@ void add_sweep(CLI::App& app, Subcommand& run) {
   sub->add_option("--val", args.val, "validation images (scored when --test is absent)");
   sub->add_option("--test", args.test, "images to score on");
   sub->add_option("--bits", args.bits, "bit widths, e.g. 4,6,8,10,16")->delimiter(',');
-  sub->add_option("--schemes", args.schemes, "ristretto-float,ristretto,WQ,WQ_FQ")->delimiter(',');
+  sub->add_option("--schemes", args.schemes,
+                  "ristretto-float,ristretto,WQ,WQ+,WQ_FQ,WQ_FQ+,WQ+_FQ+ (default: all)")
+      ->delimiter(',');
+  sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");
+  sub->add_option("--bft-k", args.bft_k, "K_BFT (default 1)");
+  sub->add_flag("--no-cache", args.no_cache, "tune without prefix caching");
   sub->add_option("--mode", args.mode, "feature-map mode: default | fast | fast-paper | exact");
   sub->add_option("--out", args.out, "output folder (default gammaq_sweep)");
   sub->add_option("--limit", args.limit, "calibration images to use");
