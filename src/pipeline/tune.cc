@@ -83,9 +83,14 @@ class TuningSet {
 
   // Evaluates the validation set. `dirty`/`input_dirty` say what changed since the last
   // evaluation (ignored the first time and without the cache).
-  TuneScore evaluate(const std::vector<bool>& dirty, bool input_dirty) {
+  TuneScore evaluate(const std::vector<bool>& dirty_now, bool input_now) {
     const std::vector<size_t> reload = std::move(pending_);
     pending_.clear();
+    std::vector<bool> dirty = dirty_now;
+    for (size_t i = 0; i < stale_.size(); ++i) dirty[i] = dirty[i] || stale_[i];
+    const bool input_dirty = input_now || stale_input_;
+    stale_.clear();
+    stale_input_ = false;
     std::vector<TuneScore> scores(chunks_.size());
     std::vector<std::exception_ptr> errors(static_cast<size_t>(workers_));
     auto work = [&](int w) {
@@ -134,6 +139,16 @@ class TuningSet {
 
   [[nodiscard]] bool cached() const { return cached_; }
 
+  // With the cache: the last evaluation left the values of a candidate that lost in the
+  // nodes `dirty`; the next evaluation re-runs them too (instead of restoring them now: in the
+  // backward sweep the next tensor's re-run covers them anyway).
+  void mark_stale(const std::vector<bool>& dirty, bool input_dirty) {
+    if (!cached_) return;
+    if (stale_.empty()) stale_.assign(dirty.size(), false);
+    for (size_t i = 0; i < dirty.size(); ++i) stale_[i] = stale_[i] || dirty[i];
+    stale_input_ = stale_input_ || input_dirty;
+  }
+
  private:
   struct Chunk {
     Tensor images;
@@ -148,6 +163,8 @@ class TuningSet {
   // Without the cache: per worker, one executor per chunk size.
   std::vector<std::map<int64_t, std::unique_ptr<Executor>>> worker_exec_;
   std::vector<size_t> pending_;
+  std::vector<bool> stale_;
+  bool stale_input_ = false;
 };
 
 // One tunable item: a layer's weights (node index) or an activation (value id).
@@ -255,8 +272,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
       }
     }
     set_frac(best_frac);
-    if (best_frac != last && set.cached())
-      (void)set.evaluate(dirty, input_dirty);  // the cache must hold the winner's values
+    if (best_frac != last) set.mark_stale(dirty, input_dirty);
     current = best;
     step.after = best_frac;
     step.metric_after = best.metric(o);
