@@ -1,0 +1,80 @@
+'use strict';
+// Tuning time with and without the prefix cache on every zoo model: `gammaq quantize --tune`
+// (default: FM-BFT, w6a6, 500 validation images), once with the cache and once with
+// --no-cache, checking that both write the same quant.json. Appends to bench/results.json
+// ("tuning") and prints a Markdown table.
+//   node scripts/tune_report.js [--tune a] [--bits 6] [--val-limit 500] [--threads 1]
+//        [--models googlenet,...] [--build build] [--no-write]
+const path = require('path');
+const fs = require('fs');
+const os = require('os');
+const { execFileSync } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+function opt(name, def) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+const tune = opt('--tune', 'a');
+const bits = opt('--bits', '6');
+const valLimit = opt('--val-limit', '500');
+const threads = opt('--threads', '1');
+const build = path.resolve(root, opt('--build', 'build'));
+const write = !process.argv.includes('--no-write');
+const all = fs.readdirSync(path.join(root, 'models')).filter((f) => f.endsWith('.onnx'))
+  .map((f) => path.basename(f, '.onnx')).sort();
+const models = opt('--models', all.join(',')).split(',');
+
+function run(model, cache, out) {
+  const args = ['quantize', path.join(root, 'models', `${model}.onnx`),
+    '--calib', 'fashion-mnist:train[0:1000]', '--val', 'fashion-mnist:train[50000:51000]',
+    '--val-limit', valLimit, '--wbits', bits, '--abits', bits, '--tune', tune,
+    '--threads', threads, '--quiet', '--out', out];
+  if (!cache) args.push('--no-cache');
+  execFileSync(path.join(build, 'gammaq'), args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  return { seconds: s.tuning.reduce((a, t) => a + t.seconds, 0),
+    evaluations: s.tuning.reduce((a, t) => a + t.evaluations, 0),
+    cache_mib: Math.max(...s.tuning.map((t) => t.cache_mib)),
+    plan: fs.readFileSync(path.join(out, 'quant.json'), 'utf8') };
+}
+
+function main() {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch (e) { /* not a git checkout */ }
+  const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [0, 'unknown'])[1].trim();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gammaq-tune-'));
+  const entry = { date: new Date().toISOString(), commit, cpu, threads: Number(threads), tune,
+    bits: Number(bits), validation_images: Number(valLimit), models: {} };
+  for (const m of models) {
+    const c = run(m, true, path.join(tmp, `${m}-cache`));
+    const n = run(m, false, path.join(tmp, `${m}-nocache`));
+    const same = c.plan === n.plan;
+    entry.models[m] = { cached_seconds: c.seconds, uncached_seconds: n.seconds,
+      speedup: n.seconds / c.seconds, evaluations: c.evaluations, cache_mib: c.cache_mib,
+      identical_plans: same };
+    process.stderr.write(`tune: ${m}: ${c.seconds.toFixed(1)} s cached, ${n.seconds.toFixed(1)} s not, ` +
+      `${same ? 'same plan' : 'PLANS DIFFER'}\n`);
+    if (!same) process.exitCode = 1;
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  if (write) {
+    const file = path.join(root, 'bench', 'results.json');
+    const res = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { runs: [] };
+    (res.tuning = res.tuning || []).push(entry);
+    fs.writeFileSync(file + '.tmp', JSON.stringify(res, null, 1) + '\n');
+    fs.renameSync(file + '.tmp', file);
+  }
+  console.log(`\n${cpu}, ${threads} thread(s), commit ${commit}; --tune ${tune}, w${bits}a${bits}, ` +
+    `${valLimit} validation images\n`);
+  console.log('| model | evaluations | with cache s | without s | speed-up | cache MiB | same plan |');
+  console.log('|---|---:|---:|---:|---:|---:|---|');
+  for (const [m, r] of Object.entries(entry.models)) {
+    console.log(`| ${m} | ${r.evaluations} | ${r.cached_seconds.toFixed(1)} | ${r.uncached_seconds.toFixed(1)} | ` +
+      `${r.speedup.toFixed(2)}x | ${r.cache_mib.toFixed(0)} | ${r.identical_plans ? 'yes' : 'NO'} |`);
+  }
+}
+
+main();
