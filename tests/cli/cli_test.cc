@@ -275,6 +275,50 @@ TEST(CliTest, QuantizeOverridesPinATensor) {
   EXPECT_EQ(plan["activations"]["logits"]["bits"], 8);
 }
 
+// Mixed precision: a threshold promotes exactly the layers whose low-width SQNR is below it,
+// -inf none and +inf all; the average width follows.
+TEST(CliTest, MixedPromotesTheLayersUnderTheThreshold) {
+  const std::string out = test::temp_dir() + "/mixed";
+  const Result r = gammaq("mixed " + kModel +
+                          " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:64]'"
+                          " --what w --low 3 --high 8 --thresholds=-inf,15,inf --quiet"
+                          " --threads 1 --out " +
+                          out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(out + "/mixed.json"));
+  const auto& ranked = j["ranked"];
+  ASSERT_GT(ranked.size(), 10u);
+  size_t under = 0;
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    if (i > 0) {
+      EXPECT_LE(ranked[i - 1]["sqnr_db"].get<double>(), ranked[i]["sqnr_db"].get<double>());
+    }
+    under += ranked[i]["sqnr_db"].get<double>() < 15.0;
+  }
+  EXPECT_GT(under, 0u);  // at 3 bits, 15 dB splits the layers (else the test checks little)
+  EXPECT_LT(under, ranked.size());
+  const auto& rows = j["thresholds"];
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["promoted"], 0);
+  EXPECT_EQ(rows[0]["average_bits"], 3.0);
+  EXPECT_EQ(rows[1]["promoted"], under);
+  EXPECT_EQ(rows[2]["promoted"], ranked.size());
+  EXPECT_EQ(rows[2]["average_bits"], 8.0);
+  EXPECT_GT(rows[2]["top1"].get<double>(), rows[0]["top1"].get<double>());
+}
+
+TEST(CliTest, MixedBadOptions) {
+  const std::string base = "mixed " + kModel +
+                           " --calib 'fashion-mnist:train[0:16]' --test 'fashion-mnist:test[0:16]'"
+                           " --quiet --out " +
+                           test::temp_dir() + "/never-mixed ";
+  expect_input_error(gammaq(base + "--thresholds 8,ten"), {"--thresholds", "ten"});
+  expect_input_error(gammaq(base + "--low 8 --high 4"), {"--low"});
+  expect_input_error(gammaq(base + "--max-loss 1"), {"--max-loss", "--val"});
+  expect_input_error(gammaq(base + "--what x"), {"--what"});
+  EXPECT_FALSE(fs::exists(test::temp_dir() + "/never-mixed"));
+}
+
 TEST(CliTest, EvalRejectsAPlanForAnotherModel) {
   const std::string out = test::temp_dir() + "/alex";
   const std::string alexnet = kRoot + "/models/alexnet.onnx";
