@@ -43,6 +43,13 @@ std::vector<Sensitivity> rank_by_sqnr(const Graph& g, Dataset& calib, const Quan
       last = static_cast<int>(i);
     }
   std::vector<Sensitivity> out;
+  if (!m.weights) {  // the input image is a feature map too
+    const Value& in = g.values[g.input];
+    auto it = rep.plan.activations.find(in.name);
+    if (it != rep.plan.activations.end())
+      out.push_back(
+          {in.name, it->second.sqnr_db, static_cast<double>(shape_numel(in.shape)), false});
+  }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     const bool critical = static_cast<int>(i) == first || static_cast<int>(i) == last;

@@ -307,6 +307,23 @@ TEST(CliTest, MixedPromotesTheLayersUnderTheThreshold) {
   EXPECT_GT(rows[2]["top1"].get<double>(), rows[0]["top1"].get<double>());
 }
 
+// Feature-map mode: every feature map is a candidate, the input image included; +inf
+// promotes them all (the w8a8 plan).
+TEST(CliTest, MixedFeatureMapsIncludeTheInput) {
+  const std::string out = test::temp_dir() + "/mixed-a";
+  const Result r = gammaq("mixed " + kModel +
+                          " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:32]'"
+                          " --what a --thresholds inf --quiet --threads 1 --out " +
+                          out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(out + "/mixed.json"));
+  bool input = false;
+  for (const auto& t : j["ranked"]) input = input || t["name"] == "input";
+  EXPECT_TRUE(input);
+  EXPECT_EQ(j["thresholds"][0]["promoted"], j["ranked"].size());
+  EXPECT_EQ(j["thresholds"][0]["average_bits"], 8.0);
+}
+
 TEST(CliTest, MixedBadOptions) {
   const std::string base = "mixed " + kModel +
                            " --calib 'fashion-mnist:train[0:16]' --test 'fashion-mnist:test[0:16]'"
