@@ -11,7 +11,10 @@ namespace {
 QuantizeOptions at_low_width(const QuantizeOptions& base, const MixedOptions& m) {
   QuantizeOptions o = base;
   o.tune = "none";
-  if (m.weights) {
+  if (m.joint) {
+    o.wbits = o.abits = m.low;
+    o.float_activations = false;
+  } else if (m.weights) {
     o.wbits = m.low;
     o.float_activations = true;
   } else {
@@ -43,26 +46,26 @@ std::vector<Sensitivity> rank_by_sqnr(const Graph& g, Dataset& calib, const Quan
       last = static_cast<int>(i);
     }
   std::vector<Sensitivity> out;
-  if (!m.weights) {  // the input image is a feature map too
+  const bool want_w = m.weights || m.joint, want_a = !m.weights || m.joint;
+  if (want_a) {  // the input image is a feature map too
     const Value& in = g.values[g.input];
     auto it = rep.plan.activations.find(in.name);
     if (it != rep.plan.activations.end())
       out.push_back(
-          {in.name, it->second.sqnr_db, static_cast<double>(shape_numel(in.shape)), false});
+          {in.name, it->second.sqnr_db, static_cast<double>(shape_numel(in.shape)), false, false});
   }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     const bool critical = static_cast<int>(i) == first || static_cast<int>(i) == last;
-    if (m.weights) {
-      if (!is_layer(n)) continue;
+    if (want_w && is_layer(n))
       out.push_back({n.name, rep.plan.layers.at(n.name).weight_sqnr_db,
-                     static_cast<double>(g.values[n.inputs[1]].data.numel()), critical});
-    } else {
+                     static_cast<double>(g.values[n.inputs[1]].data.numel()), critical, true});
+    if (want_a) {
       const Value& v = g.values[n.outputs[0]];
       auto it = rep.plan.activations.find(v.name);
       if (it == rep.plan.activations.end()) continue;
       out.push_back({v.name, it->second.sqnr_db, static_cast<double>(shape_numel(v.shape)),
-                     critical && is_layer(n)});
+                     critical && is_layer(n), false});
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const Sensitivity& a, const Sensitivity& b) {
@@ -78,7 +81,8 @@ QuantizeOptions promote(const QuantizeOptions& base, const MixedOptions& m,
   QuantizeOptions o = at_low_width(base, m);
   for (size_t i = 0; i < ranked.size(); ++i) {
     if (i >= promoted && !(m.keep_critical && ranked[i].critical)) continue;
-    (m.weights ? o.weight_bits_override : o.activation_bits_override)[ranked[i].name] = m.high;
+    (ranked[i].is_weight ? o.weight_bits_override : o.activation_bits_override)[ranked[i].name] =
+        m.high;
   }
   return o;
 }

@@ -16,6 +16,7 @@ namespace gammaq {
 struct MixedOptions {
   bool weights = true;  // true: weight widths (feature maps float, Table 2); false: feature-map
                         // widths with weights at the high width (Table 3)
+  bool joint = false;   // both at the low width, weights and feature maps ranked together
   int low = 4, high = 8;
   bool keep_critical = false;  // the first layer fed by the input and the classifier stay high
 };
@@ -26,6 +27,7 @@ struct Sensitivity {
   double sqnr_db = 0;
   double size = 0;  // parameters (weights) or values per image (feature maps): bit averages
   bool critical = false;
+  bool is_weight = true;
 };
 
 // Quantizes at the low width and returns every candidate with its SQNR, lowest first (NaN

@@ -322,6 +322,31 @@ TEST(CliTest, MixedFeatureMapsIncludeTheInput) {
   EXPECT_TRUE(input);
   EXPECT_EQ(j["thresholds"][0]["promoted"], j["ranked"].size());
   EXPECT_EQ(j["thresholds"][0]["average_bits"], 8.0);
+  // Everything promoted is the w8a8 plan: the same accuracy as quantize at 8 bits.
+  const Result q = gammaq("quantize " + kModel +
+                          " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:32]'"
+                          " --wbits 8 --abits 8 --json --quiet --threads 1 --out " +
+                          out + "/w8a8");
+  ASSERT_EQ(q.code, 0) << q.err;
+  EXPECT_EQ(j["thresholds"][0]["top1"], nlohmann::json::parse(q.out)["quantized"]["top1"]);
+}
+
+// Joint mode ranks weights and feature maps together; +inf is again the w8a8 plan.
+TEST(CliTest, MixedJointRanksBoth) {
+  const std::string out = test::temp_dir() + "/mixed-wa";
+  const Result r = gammaq("mixed " + kModel +
+                          " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:32]'"
+                          " --what wa --thresholds=-inf,inf --quiet --threads 1 --out " +
+                          out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(out + "/mixed.json"));
+  int weights = 0, maps = 0;
+  for (const auto& t : j["ranked"]) (t["kind"] == "weight" ? weights : maps)++;
+  EXPECT_GT(weights, 10);
+  EXPECT_GT(maps, 10);
+  EXPECT_EQ(j["thresholds"][0]["promoted"], 0);
+  EXPECT_EQ(j["thresholds"][1]["promoted"], j["ranked"].size());
+  EXPECT_GT(j["thresholds"][1]["top1"].get<double>(), j["thresholds"][0]["top1"].get<double>());
 }
 
 TEST(CliTest, MixedBadOptions) {

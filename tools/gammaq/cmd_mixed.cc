@@ -49,16 +49,17 @@ int run_mixed() {
   const LoadedModel m = load_model(args.model);
   const Graph& g = m.graph;
   MixedOptions mo;
-  if (args.what != "w" && args.what != "a")
-    throw Error(ErrorKind::InvalidOption, str_cat("--what '", args.what, "': expected w or a"));
+  if (args.what != "w" && args.what != "a" && args.what != "wa")
+    throw Error(ErrorKind::InvalidOption, str_cat("--what '", args.what, "': expected w, a or wa"));
   mo.weights = args.what == "w";
+  mo.joint = args.what == "wa";
   mo.low = args.low;
   mo.high = args.high;
   mo.keep_critical = args.keep_critical;
   std::vector<double> taus;
   if (args.thresholds.empty())
-    taus = mo.weights ? std::vector<double>{-INFINITY, 8, 10, 12, INFINITY}
-                      : std::vector<double>{13, 14, 15, 16, INFINITY};
+    taus = mo.weights || mo.joint ? std::vector<double>{-INFINITY, 8, 10, 12, INFINITY}
+                                  : std::vector<double>{13, 14, 15, 16, INFINITY};
   for (const std::string& t : args.thresholds) taus.push_back(parse_threshold(t));
   if (args.max_loss >= 0 && args.val.empty())
     throw Error(ErrorKind::InvalidOption, "--max-loss needs --val (the loss is measured there)");
@@ -91,7 +92,7 @@ int run_mixed() {
 
   nlohmann::ordered_json j;
   j["model"] = g.name;
-  j["what"] = mo.weights ? "weights" : "feature maps";
+  j["what"] = mo.joint ? "weights and feature maps" : mo.weights ? "weights" : "feature maps";
   j["low"] = mo.low;
   j["high"] = mo.high;
   j["keep_critical"] = mo.keep_critical;
@@ -101,12 +102,14 @@ int run_mixed() {
     rank_j.push_back({{"name", s.name},
                       {"sqnr_db", std::isfinite(s.sqnr_db) ? nlohmann::ordered_json(s.sqnr_db)
                                                            : nlohmann::ordered_json(nullptr)},
-                      {"critical", s.critical}});
+                      {"critical", s.critical},
+                      {"kind", s.is_weight ? "weight" : "feature map"}});
   std::ostringstream md;
   char line[256];
   md << str_cat(g.name, ": ",
-                mo.weights ? "weights (feature maps float)"
-                           : str_cat("feature maps (weights ", mo.high, " bit)"),
+                mo.joint     ? std::string("weights and feature maps")
+                : mo.weights ? std::string("weights (feature maps float)")
+                             : str_cat("feature maps (weights ", mo.high, " bit)"),
                 " ", mo.low, " -> ", mo.high, " bit by SQNR threshold",
                 mo.keep_critical ? ", critical layers high" : "", "; top-1 [%] on ", args.test)
      << str_cat(", float ", 100 * fa.top1(), "\n\n")
@@ -194,7 +197,9 @@ void add_mixed(CLI::App& app, Subcommand& run) {
   sub->add_option("--calib", args.calib, "calibration images (SPEC)")->required();
   sub->add_option("--test", args.test, "images to score on")->required();
   sub->add_option("--val", args.val, "validation images (for --max-loss)");
-  sub->add_option("--what", args.what, "w (weight widths, float feature maps) or a (feature maps)");
+  sub->add_option("--what", args.what,
+                  "w (weight widths, float feature maps), a (feature maps, weights high) or wa "
+                  "(both low, ranked together)");
   sub->add_option("--low", args.low, "low width (default 4)");
   sub->add_option("--high", args.high, "high width (default 8)");
   sub->add_option("--thresholds", args.thresholds,
