@@ -10,6 +10,23 @@
 
 namespace gammaq {
 
+void on_single_threaded_workers(size_t workers, const std::function<void(size_t)>& f) {
+  std::vector<std::exception_ptr> errors(workers);
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < workers; ++w)
+    threads.emplace_back([&, w] {
+      try {
+        kernels::set_kernel_threads(1);  // this thread's OpenMP setting only
+        f(w);
+      } catch (...) {
+        errors[w] = std::current_exception();
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 struct ChunkedPass::Impl {
   const Graph& g;
   const FakeQuant* fq;
@@ -49,25 +66,14 @@ void ChunkedPass::run(Dataset& data, const ChunkedPassOptions& o,
     }
     std::vector<std::unique_ptr<ChunkSink>> sinks;
     for (size_t c = 0; c < chunks.size(); ++c) sinks.push_back(make());
-    std::vector<std::exception_ptr> errors(chunks.size());
-    auto work = [&](size_t c) {
-      try {
-        kernels::set_kernel_threads(1);  // this thread's OpenMP setting only
-        Executor& exec = *impl_->execs[c];
-        ChunkSink& sink = *sinks[c];
-        const int64_t first = firsts[c];
-        exec.set_tap([&](int id, const Tensor& t) { sink.tap(id, t, first); });
-        (void)exec.run(chunks[c].images);
-        exec.set_tap(nullptr);
-      } catch (...) {
-        errors[c] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> threads;
-    for (size_t c = 0; c < chunks.size(); ++c) threads.emplace_back(work, c);
-    for (std::thread& t : threads) t.join();
-    for (const auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    on_single_threaded_workers(chunks.size(), [&](size_t c) {
+      Executor& exec = *impl_->execs[c];
+      ChunkSink& sink = *sinks[c];
+      const int64_t first = firsts[c];
+      exec.set_tap([&](int id, const Tensor& t) { sink.tap(id, t, first); });
+      (void)exec.run(chunks[c].images);
+      exec.set_tap(nullptr);
+    });
     for (auto& s : sinks) merge(*s);
 
     const int64_t done = firsts.back() + chunks.back().images.shape[0];

@@ -16,6 +16,10 @@
 
 namespace gammaq {
 
+// Runs f(0) .. f(workers - 1) on as many threads, each with one kernel thread (so oneDNN
+// computes the same bits whatever the worker count), and rethrows the first worker's error.
+void on_single_threaded_workers(size_t workers, const std::function<void(size_t)>& f);
+
 // What one chunk accumulates: `tap` sees every value the executor produces for the chunk.
 class ChunkSink {
  public:

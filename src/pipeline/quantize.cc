@@ -40,33 +40,36 @@ double weight_sqnr(std::span<const float> w, const std::vector<quant::Format>& p
   return quant::sqnr_db(signal, noise);
 }
 
+// weight_sqnr of a layer's weights under its format (per layer, or per channel when the
+// layer has channel fracs).
+double layer_weight_sqnr(const Tensor& w, const quant::LayerFormat& l, quant::Rounding r) {
+  std::vector<quant::Format> formats(static_cast<size_t>(w.shape[0]), l.weight);
+  for (size_t c = 0; c < l.weight_channel_frac.size(); ++c)
+    formats[c].frac = l.weight_channel_frac[c];
+  return weight_sqnr(w.data, formats, r);
+}
+
 quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOptions& o) {
   quant::LayerFormat l;
   const int bits = node_weight_bits(o, n);
   const Tensor& w = g.values[n.inputs[1]].data;
   const int64_t channels = w.shape[0];
-  std::vector<quant::Format> formats;
   try {
     if (o.method == "ristretto") {
       l.weight = quant::ristretto_weight_format(w.data, bits);
-      formats.assign(static_cast<size_t>(channels), l.weight);
     } else if (o.per_channel) {
       const auto choices = quant::choose_weight_format_per_channel(w.data, channels, bits,
                                                                    o.weight_window, o.rounding);
       l.weight = choices[0].format;
-      for (const auto& c : choices) {
-        l.weight_channel_frac.push_back(c.format.frac);
-        formats.push_back(c.format);
-      }
+      for (const auto& c : choices) l.weight_channel_frac.push_back(c.format.frac);
     } else {
       l.weight = quant::choose_weight_format(w.data, bits, o.weight_window, o.rounding).format;
-      formats.assign(static_cast<size_t>(channels), l.weight);
     }
   } catch (const Error& e) {
     throw with_context(e,
                        str_cat("layer '", n.name, "' weight '", g.values[n.inputs[1]].name, "'"));
   }
-  l.weight_sqnr_db = weight_sqnr(w.data, formats, o.rounding);
+  l.weight_sqnr_db = layer_weight_sqnr(w, l, o.rounding);
   if (o.bbits != "acc" && n.inputs.size() > 2) {
     const int bbits = std::stoi(o.bbits);
     const Tensor& b = g.values[n.inputs[2]].data;
@@ -203,14 +206,7 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
       if (tuned.weight.frac == l.weight.frac) continue;
       l.weight = tuned.weight;
       l.weight_channel_frac = tuned.weight_channel_frac;
-      std::vector<quant::Format> formats;
-      const Tensor& w = g.values[n.inputs[1]].data;
-      for (int64_t c = 0; c < w.shape[0]; ++c) {
-        quant::Format f = l.weight;
-        if (!l.weight_channel_frac.empty()) f.frac = l.weight_channel_frac[static_cast<size_t>(c)];
-        formats.push_back(f);
-      }
-      l.weight_sqnr_db = weight_sqnr(w.data, formats, o.rounding);
+      l.weight_sqnr_db = layer_weight_sqnr(g.values[n.inputs[1]].data, l, o.rounding);
     }
     rep.seconds_tune += seconds_since(tt);
   }
@@ -287,15 +283,20 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
       ++rep.second_pass_tensors;
     }
   }
-  if (rep.second_pass_tensors > 0) {
-    po.what = "calibrate (errors of candidate formats)";
+  // A pass that accumulates the squared errors of the formats in `errors` (null: not measured).
+  auto measure = [&](std::vector<std::unique_ptr<quant::EmpiricalErrors>>& errors,
+                     const char* what) {
+    po.what = what;
     pass.run(
-        calib, po, [&] { return std::make_unique<ErrorsSink>(emp); },
+        calib, po, [&] { return std::make_unique<ErrorsSink>(errors); },
         [&](ChunkSink& s) {
           auto& part = static_cast<ErrorsSink&>(s);
           for (int v : acts)
-            if (emp[v]) emp[v]->merge(*part.emp[v]);
+            if (errors[v]) errors[v]->merge(*part.emp[v]);
         });
+  };
+  if (rep.second_pass_tensors > 0) {
+    measure(emp, "calibrate (errors of candidate formats)");
     for (int v : acts)
       if (emp[v]) quant::decide_fm_format(prop[v], *emp[v], st[v]->energy());
   }
@@ -322,14 +323,7 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     any = true;
   }
   if (any) {
-    po.what = "calibrate (SQNR of tuned formats)";
-    pass.run(
-        calib, po, [&] { return std::make_unique<ErrorsSink>(moved); },
-        [&](ChunkSink& s) {
-          auto& part = static_cast<ErrorsSink&>(s);
-          for (int v : acts)
-            if (moved[v]) moved[v]->merge(*part.emp[v]);
-        });
+    measure(moved, "calibrate (SQNR of tuned formats)");
     for (int v : acts)
       if (moved[v])
         plan.activations.at(g.values[v].name).sqnr_db =

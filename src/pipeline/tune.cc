@@ -3,16 +3,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <map>
 #include <memory>
-#include <thread>
 
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
 #include "gammaq/executor.h"
 #include "kernels/fast/fast.h"
+#include "pipeline/chunked_pass.h"
 
 namespace gammaq {
 namespace {
@@ -92,41 +91,29 @@ class TuningSet {
     stale_.clear();
     stale_input_ = false;
     std::vector<TuneScore> scores(chunks_.size());
-    std::vector<std::exception_ptr> errors(static_cast<size_t>(workers_));
-    auto work = [&](int w) {
-      try {
-        kernels::set_kernel_threads(1);  // this thread's setting only
-        if (!cached_)
-          for (auto& [b, e] : worker_exec_[static_cast<size_t>(w)])
-            for (size_t n : reload) e->reload_constants(n);
-        for (size_t c = static_cast<size_t>(w); c < chunks_.size();
-             c += static_cast<size_t>(workers_)) {
-          Chunk& ch = chunks_[c];
-          const Tensor* out = nullptr;
-          if (cached_) {
-            if (!ch.exec) {
-              ch.exec = std::make_unique<Executor>(g_, ExecutorOptions{KernelImpl::Fast, 0, &fq_});
-              out = &ch.exec->run(ch.images);
-            } else {
-              for (size_t n : reload) ch.exec->reload_constants(n);
-              out = &ch.exec->rerun(input_dirty ? &ch.images : nullptr, dirty);
-            }
+    on_single_threaded_workers(static_cast<size_t>(workers_), [&](size_t w) {
+      if (!cached_)
+        for (auto& [b, e] : worker_exec_[w])
+          for (size_t n : reload) e->reload_constants(n);
+      for (size_t c = w; c < chunks_.size(); c += static_cast<size_t>(workers_)) {
+        Chunk& ch = chunks_[c];
+        const Tensor* out = nullptr;
+        if (cached_) {
+          if (!ch.exec) {
+            ch.exec = std::make_unique<Executor>(g_, ExecutorOptions{KernelImpl::Fast, 0, &fq_});
+            out = &ch.exec->run(ch.images);
           } else {
-            std::unique_ptr<Executor>& e = worker_exec_[static_cast<size_t>(w)][ch.images.shape[0]];
-            if (!e) e = std::make_unique<Executor>(g_, ExecutorOptions{KernelImpl::Fast, 0, &fq_});
-            out = &e->run(ch.images);
+            for (size_t n : reload) ch.exec->reload_constants(n);
+            out = &ch.exec->rerun(input_dirty ? &ch.images : nullptr, dirty);
           }
-          add_scores(*out, ch.labels, scores[c]);
+        } else {
+          std::unique_ptr<Executor>& e = worker_exec_[w][ch.images.shape[0]];
+          if (!e) e = std::make_unique<Executor>(g_, ExecutorOptions{KernelImpl::Fast, 0, &fq_});
+          out = &e->run(ch.images);
         }
-      } catch (...) {
-        errors[static_cast<size_t>(w)] = std::current_exception();
+        add_scores(*out, ch.labels, scores[c]);
       }
-    };
-    std::vector<std::thread> threads;
-    for (int w = 0; w < workers_; ++w) threads.emplace_back(work, w);
-    for (std::thread& t : threads) t.join();
-    for (const auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    });
     TuneScore total;
     for (const TuneScore& s : scores) {
       total.images += s.images;
