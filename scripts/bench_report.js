@@ -10,6 +10,7 @@ const path = require('path');
 const fs = require('fs');
 const os = require('os');
 const { execFileSync } = require('child_process');
+const { gitCommit, cpuName, appendResults } = require('./lib/bench');
 
 const root = path.resolve(__dirname, '..');
 
@@ -45,17 +46,9 @@ function ortRun(model, threads) {
   return JSON.parse(out).images_per_s;
 }
 
-function cpuName() {
-  const m = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/);
-  return m ? m[1].trim() : 'unknown';
-}
-
 function main() {
   const models = fs.readdirSync(path.join(root, 'models')).filter((f) => f.endsWith('.onnx')).sort();
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch (e) { /* not a git checkout */ }
+  const commit = gitCommit(root);
   const runs = [];
   for (const threads of threadsList) {
     const peak = gammaqRun('BM_peak_fma_avx2', threads)['GFLOP/s'];
@@ -80,15 +73,7 @@ function main() {
     }
     runs.push(entry);
   }
-  const file = path.join(root, 'bench', 'results.json');
-  if (write) {
-    let all = { about: 'Appended by scripts/bench_report.js; float images/s at batch ' +
-      'B of gammaq (build/bench/float_bench) and ONNX Runtime (scripts/ort_bench.js) in one run.', runs: [] };
-    if (fs.existsSync(file)) all = JSON.parse(fs.readFileSync(file, 'utf8'));
-    all.runs.push(...runs);
-    fs.writeFileSync(file + '.tmp', JSON.stringify(all, null, 1) + '\n');
-    fs.renameSync(file + '.tmp', file);
-  }
+  if (write) appendResults(root, 'runs', runs);
   for (const e of runs) {
     console.log(`\n${e.cpu}, ${e.threads} thread(s), batch ${e.batch}, commit ${e.commit}; ` +
       `measured FMA peak ${e.peak_gflops.toFixed(1)} GFLOP/s\n`);

@@ -8,6 +8,7 @@ const path = require('path');
 const fs = require('fs');
 const os = require('os');
 const { execFileSync } = require('child_process');
+const { gitCommit, cpuName, appendResults } = require('./lib/bench');
 
 const root = path.resolve(__dirname, '..');
 function opt(name, def) {
@@ -22,11 +23,8 @@ const build = path.resolve(root, opt('--build', 'build'));
 const write = !process.argv.includes('--no-write');
 
 function main() {
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch (e) { /* not a git checkout */ }
-  const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [0, 'unknown'])[1].trim();
+  const commit = gitCommit(root);
+  const cpu = cpuName();
   const entry = { date: new Date().toISOString(), commit, cpu, cores: os.cpus().length, threads,
     data, results: [] };
   for (const n of sizes) {
@@ -36,13 +34,7 @@ function main() {
     entry.results.push(r);
     process.stderr.write(`calib: ${r.model} ${n} images: ${r.seconds.toFixed(1)} s, peak ${r.peak_rss_mib.toFixed(0)} MiB\n`);
   }
-  if (write) {
-    const file = path.join(root, 'bench', 'results.json');
-    const all = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { runs: [] };
-    (all.calibration = all.calibration || []).push(entry);
-    fs.writeFileSync(file + '.tmp', JSON.stringify(all, null, 1) + '\n');
-    fs.renameSync(file + '.tmp', file);
-  }
+  if (write) appendResults(root, 'calibration', [entry]);
   console.log(`\n${cpu}, ${threads} thread(s), commit ${commit}; GGD default mode, w8a8, ${data}\n`);
   console.log('| model | images | seconds | images/s | calibrate s | choose s (incl. 2nd pass) | peak memory MiB |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');

@@ -9,6 +9,7 @@ const path = require('path');
 const fs = require('fs');
 const os = require('os');
 const { execFileSync } = require('child_process');
+const { gitCommit, cpuName, appendResults } = require('./lib/bench');
 
 const root = path.resolve(__dirname, '..');
 function opt(name, def) {
@@ -40,11 +41,8 @@ function run(model, cache, out) {
 }
 
 function main() {
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch (e) { /* not a git checkout */ }
-  const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [0, 'unknown'])[1].trim();
+  const commit = gitCommit(root);
+  const cpu = cpuName();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gammaq-tune-'));
   const entry = { date: new Date().toISOString(), commit, cpu, threads: Number(threads), tune,
     bits: Number(bits), validation_images: Number(valLimit), models: {} };
@@ -60,13 +58,7 @@ function main() {
     if (!same) process.exitCode = 1;
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  if (write) {
-    const file = path.join(root, 'bench', 'results.json');
-    const res = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { runs: [] };
-    (res.tuning = res.tuning || []).push(entry);
-    fs.writeFileSync(file + '.tmp', JSON.stringify(res, null, 1) + '\n');
-    fs.renameSync(file + '.tmp', file);
-  }
+  if (write) appendResults(root, 'tuning', [entry]);
   console.log(`\n${cpu}, ${threads} thread(s), commit ${commit}; --tune ${tune}, w${bits}a${bits}, ` +
     `${valLimit} validation images\n`);
   console.log('| model | evaluations | with cache s | without s | speed-up | cache MiB | same plan |');
