@@ -82,10 +82,7 @@ int run_mixed() {
   EvalOptions eo;
   eo.batch = args.batch;
   auto score = [&](const quant::QuantPlan* plan, Dataset& data) {
-    FakeQuant fq;
-    if (plan) fq = resolve_plan(g, *plan);
-    Executor ex(g, {KernelImpl::Fast, args.threads, plan ? &fq : nullptr});
-    return evaluate(ex, data, eo);
+    return evaluate_plan(g, plan, data, args.threads, eo);
   };
   const Accuracy fa = score(nullptr, *test);
   const std::vector<Sensitivity> ranked = rank_by_sqnr(g, *calib, base, mo);

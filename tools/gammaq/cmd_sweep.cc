@@ -98,8 +98,7 @@ int run_sweep() {
   EvalOptions eo;
   eo.batch = args.batch;
   eo.limit = args.test_limit;
-  Executor float_exec(g, {KernelImpl::Fast, args.threads, nullptr});
-  const Accuracy fa = evaluate(float_exec, *score, eo);
+  const Accuracy fa = evaluate_plan(g, nullptr, *score, args.threads, eo);
 
   nlohmann::ordered_json j;
   j["model"] = g.name;
@@ -157,9 +156,7 @@ int run_sweep() {
         plan = plan_of(scheme);
       }
       for (const auto& [name, a] : plan.activations) fm_sqnr[scheme][b][name] = a.sqnr_db;
-      const FakeQuant fq = resolve_plan(g, plan);
-      Executor exec(g, {KernelImpl::Fast, args.threads, &fq});
-      const Accuracy qa = evaluate(exec, *score, eo);
+      const Accuracy qa = evaluate_plan(g, &plan, *score, args.threads, eo);
       row["top1"].push_back(qa.top1());
       row["top5"].push_back(qa.top5());
       row["tied_top1"].push_back(qa.tied_top1);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "onnx/import.h"
 
@@ -93,6 +94,14 @@ std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess
   if (need == Need::LabelledImages && !data->has_labels())
     throw Error(ErrorKind::InvalidData, str_cat(spec, ": has no labels; accuracy needs labels"));
   return data;
+}
+
+Accuracy evaluate_plan(const Graph& g, const quant::QuantPlan* plan, Dataset& data, int threads,
+                       const EvalOptions& options) {
+  FakeQuant fq;
+  if (plan) fq = resolve_plan(g, *plan);
+  Executor exec(g, {KernelImpl::Fast, threads, plan ? &fq : nullptr});
+  return evaluate(exec, data, options);
 }
 
 Progress::Progress(std::string what, int64_t total, bool quiet)

@@ -5,8 +5,10 @@
 #include <string>
 
 #include "gammaq/dataset.h"
+#include "gammaq/evaluate.h"
 #include "gammaq/graph.h"
 #include "ir/passes.h"
+#include "quant/plan.h"
 
 namespace gammaq::cli {
 
@@ -56,6 +58,10 @@ enum class Need { Images, LabelledImages };
 // FNV-1a 64 of the file's bytes, hex: recorded in quant.json so a plan is never applied to a
 // different model file.
 [[nodiscard]] std::string file_fingerprint(const std::string& path);
+
+// Top-1/top-5 of g on `data` under `plan` (null: float), fast kernels, `threads` threads.
+[[nodiscard]] Accuracy evaluate_plan(const Graph& g, const quant::QuantPlan* plan, Dataset& data,
+                                     int threads, const EvalOptions& options);
 
 using Subcommand = int (*)();
 
