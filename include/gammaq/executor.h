@@ -28,6 +28,10 @@ struct ExecutorOptions {
   // with Fast kernels it is oneDNN's float32 accumulation of the same quantized operands, which
   // can differ by one step where a value falls within float rounding of a rounding boundary.
   const FakeQuant* fake_quant = nullptr;
+  // With a simulation: each rounded activation also keeps its value before rounding, so
+  // rerun() can round it again to a changed format without re-running its producer (feature-
+  // map tuning). Costs one more copy of every rounded activation.
+  bool keep_unquantized = false;
 };
 
 // Reads GAMMAQ_KERNELS (reference|fast) when set, else returns `fallback`. Throws
@@ -52,8 +56,12 @@ class Executor {
   // Prefix caching: re-runs only the nodes flagged in `dirty_nodes` (one flag per node, graph
   // order) on the values the last run() or rerun() left, plus the input when `images` is
   // given (same batch size as the last run). Every other value keeps its last contents, so
-  // the caller must flag every node downstream of a change. Taps are not called.
-  const Tensor& rerun(const Tensor* images, const std::vector<bool>& dirty_nodes);
+  // the caller must flag every node downstream of a change. With keep_unquantized,
+  // `requantize` (empty, or one flag per value) names activations whose format changed but
+  // whose producer did not: they are rounded again from their kept unrounded values. Taps
+  // are not called.
+  const Tensor& rerun(const Tensor* images, const std::vector<bool>& dirty_nodes,
+                      const std::vector<bool>& requantize = {});
   // After the caller changed node `node`'s quantized weights or bias in the FakeQuant this
   // executor reads, makes the next run use them. (Activation formats are read at every run.)
   void reload_constants(size_t node);
@@ -66,11 +74,13 @@ class Executor {
 
  private:
   void prepare(int64_t batch);
-  const Tensor& run_reference(const Tensor* images, const std::vector<bool>& dirty_nodes, bool tap);
+  const Tensor& run_reference(const Tensor* images, const std::vector<bool>& dirty_nodes,
+                              const std::vector<bool>& requantize, bool tap);
 
   const Graph& g_;
   ExecutorOptions options_;
   std::vector<Tensor> acts_;  // one per value; constants stay empty (read from the graph)
+  std::vector<std::vector<float>> raw_;  // keep_unquantized: values before rounding
   int64_t batch_ = -1;
   Tap tap_;
   struct FastState;

@@ -37,7 +37,8 @@ void Executor::prepare(int64_t batch) {
   fast_.reset();
   if (options_.impl == KernelImpl::Fast) {
     fast_ = std::make_unique<FastState>();
-    fast_->graph = std::make_unique<kernels::FastGraph>(g_, batch, options_.fake_quant);
+    fast_->graph = std::make_unique<kernels::FastGraph>(g_, batch, options_.fake_quant,
+                                                        options_.keep_unquantized);
     return;
   }
   for (size_t i = 0; i < g_.values.size(); ++i) {
@@ -75,33 +76,58 @@ const Tensor& Executor::run(const Tensor& images) {
     }
     return out;
   }
-  return run_reference(&images, std::vector<bool>(g_.nodes.size(), true), tap_ != nullptr);
+  return run_reference(&images, std::vector<bool>(g_.nodes.size(), true), {}, tap_ != nullptr);
 }
 
-const Tensor& Executor::rerun(const Tensor* images, const std::vector<bool>& dirty_nodes) {
+const Tensor& Executor::rerun(const Tensor* images, const std::vector<bool>& dirty_nodes,
+                             const std::vector<bool>& requantize) {
   GAMMAQ_CHECK(batch_ >= 1, "rerun before run");
   GAMMAQ_CHECK(dirty_nodes.size() == g_.nodes.size(), "rerun: one flag per node");
+  GAMMAQ_CHECK(requantize.empty() || (options_.keep_unquantized && options_.fake_quant &&
+                                      requantize.size() == g_.values.size()),
+               "rerun: requantize needs keep_unquantized, a simulation and one flag per value");
   if (images)
     GAMMAQ_CHECK(images->shape.size() == 4 && images->shape[0] == batch_,
                  "rerun: images of another batch size");
-  if (fast_) return fast_->graph->rerun(images, dirty_nodes);
-  return run_reference(images, dirty_nodes, false);
+  if (fast_) return fast_->graph->rerun(images, dirty_nodes, requantize);
+  return run_reference(images, dirty_nodes, requantize, false);
 }
 
 const Tensor& Executor::run_reference(const Tensor* images, const std::vector<bool>& dirty_nodes,
-                                      bool tap) {
+                                      const std::vector<bool>& requantize, bool tap) {
   const FakeQuant* fq = options_.fake_quant;
-  auto quantize = [&](int id) {
-    if (fq && fq->value_format[id])
-      quant::fake_quant(acts_[id].data, *fq->value_format[id], fq->rounding);
+  if (fq && options_.keep_unquantized) raw_.resize(g_.values.size());
+  // Rounds value id after its producer ran; with keep_unquantized, first keeps its unrounded
+  // value, or (from_raw) rounds that kept value again.
+  auto quantize = [&](int id, bool from_raw) {
+    if (!fq || !fq->value_format[id]) return;
+    std::vector<float>& a = acts_[id].data;
+    if (options_.keep_unquantized) {
+      std::vector<float>& r = raw_[static_cast<size_t>(id)];
+      if (from_raw) {
+        GAMMAQ_CHECK(r.size() == a.size(), "requantize before the value was computed");
+        std::copy(r.begin(), r.end(), a.begin());
+      } else {
+        r = a;
+      }
+    }
+    quant::fake_quant(a, *fq->value_format[id], fq->rounding);
+  };
+  auto requant = [&](int id) {
+    return !requantize.empty() && requantize[static_cast<size_t>(id)];
   };
   if (images) {
     acts_[g_.input].data = images->data;
-    quantize(g_.input);
+    quantize(g_.input, false);
     if (tap) tap_(g_.input, acts_[g_.input]);
+  } else if (requant(g_.input)) {
+    quantize(g_.input, true);
   }
   for (size_t i = 0; i < g_.nodes.size(); ++i) {
-    if (!dirty_nodes[i]) continue;
+    if (!dirty_nodes[i]) {
+      if (requant(g_.nodes[i].outputs[0])) quantize(g_.nodes[i].outputs[0], true);
+      continue;
+    }
     const Node& n = g_.nodes[i];
     std::vector<const Tensor*> ins;
     for (int id : n.inputs) {
@@ -113,7 +139,7 @@ const Tensor& Executor::run_reference(const Tensor* images, const std::vector<bo
         ins.push_back(&g_.values[id].data);
     }
     kernels::run_node_reference(n, ins, acts_[n.outputs[0]]);
-    quantize(n.outputs[0]);
+    quantize(n.outputs[0], false);
     if (tap) tap_(n.outputs[0], acts_[n.outputs[0]]);
   }
   return acts_[g_.output];

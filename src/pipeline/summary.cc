@@ -93,6 +93,8 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
     tj["top5_before"] = t.start.images ? double(t.start.top5) / double(t.start.images) : 0.0;
     tj["top5_after"] = t.end.images ? double(t.end.top5) / double(t.end.images) : 0.0;
     tj["evaluations"] = t.evaluations;
+    tj["memo_hits"] = t.memo_hits;
+    tj["rerun_mac_fraction"] = t.rerun_mac_fraction;
     tj["seconds"] = t.seconds;
     tj["cached"] = t.cached;
     tj["cache_mib"] = t.cache_mib;

@@ -38,6 +38,18 @@ void add_scores(const Tensor& logits, std::span<const int64_t> labels, TuneScore
   s.images += n;
 }
 
+// What a format change makes stale: nodes to re-run, and values to round again from their
+// kept unrounded copies (an activation whose format changed but whose producer did not).
+struct Change {
+  std::vector<bool> nodes, values;
+  void merge(const Change& o) {
+    if (nodes.empty()) nodes.assign(o.nodes.size(), false);
+    if (values.empty()) values.assign(o.values.size(), false);
+    for (size_t i = 0; i < o.nodes.size(); ++i) nodes[i] = nodes[i] || o.nodes[i];
+    for (size_t i = 0; i < o.values.size(); ++i) values[i] = values[i] || o.values[i];
+  }
+};
+
 // The validation images in fixed chunks. With the cache, each chunk owns an executor whose
 // activations persist, so an evaluation re-runs only the dirty nodes; without it, each worker
 // runs whole chunks on its own executors. Chunks always run single-threaded (one worker
@@ -59,10 +71,14 @@ class TuningSet {
     }
     workers_ = o.threads > 0 ? o.threads : kernels::kernel_threads();
     workers_ = std::max(1, std::min<int>(workers_, static_cast<int>(chunks_.size())));
-    // Cache size: every activation of every image, counted twice for oneDNN's blocked copies.
+    // Cache size: every activation of every image, counted twice for oneDNN's blocked copies,
+    // and once more for the unrounded copy of each rounded activation.
     double per_image = 0;
-    for (const Value& v : g.values)
-      if (!v.is_constant) per_image += static_cast<double>(shape_numel(v.shape)) * 4.0 * 2.0;
+    for (size_t v = 0; v < g.values.size(); ++v) {
+      if (g.values[v].is_constant) continue;
+      const double bytes = static_cast<double>(shape_numel(g.values[v].shape)) * 4.0;
+      per_image += bytes * (fq.value_format[v] ? 3.0 : 2.0);
+    }
     rep.cache_mib = per_image * static_cast<double>(total) / (1024.0 * 1024.0);
     cached_ = o.cache && rep.cache_mib <= static_cast<double>(o.cache_mb);
     if (!o.cache)
@@ -80,16 +96,14 @@ class TuningSet {
     pending_.insert(pending_.end(), nodes.begin(), nodes.end());
   }
 
-  // Evaluates the validation set. `dirty`/`input_dirty` say what changed since the last
-  // evaluation (ignored the first time and without the cache).
-  TuneScore evaluate(const std::vector<bool>& dirty_now, bool input_now) {
+  // Evaluates the validation set. `c` says what changed since the last evaluation (ignored the
+  // first time and without the cache).
+  TuneScore evaluate(const Change& change) {
     const std::vector<size_t> reload = std::move(pending_);
     pending_.clear();
-    std::vector<bool> dirty = dirty_now;
-    for (size_t i = 0; i < stale_.size(); ++i) dirty[i] = dirty[i] || stale_[i];
-    const bool input_dirty = input_now || stale_input_;
-    stale_.clear();
-    stale_input_ = false;
+    Change now = change;
+    now.merge(stale_);
+    stale_ = Change{};
     std::vector<TuneScore> scores(chunks_.size());
     on_single_threaded_workers(static_cast<size_t>(workers_), [&](size_t w) {
       if (!cached_)
@@ -100,11 +114,12 @@ class TuningSet {
         const Tensor* out = nullptr;
         if (cached_) {
           if (!ch.exec) {
-            ch.exec = std::make_unique<Executor>(g_, ExecutorOptions{KernelImpl::Fast, 0, &fq_});
+            ch.exec =
+                std::make_unique<Executor>(g_, ExecutorOptions{KernelImpl::Fast, 0, &fq_, true});
             out = &ch.exec->run(ch.images);
           } else {
             for (size_t n : reload) ch.exec->reload_constants(n);
-            out = &ch.exec->rerun(input_dirty ? &ch.images : nullptr, dirty);
+            out = &ch.exec->rerun(nullptr, now.nodes, now.values);
           }
         } else {
           std::unique_ptr<Executor>& e = worker_exec_[w][ch.images.shape[0]];
@@ -126,14 +141,15 @@ class TuningSet {
 
   [[nodiscard]] bool cached() const { return cached_; }
 
-  // With the cache: the last evaluation left the values of a candidate that lost in the
-  // nodes `dirty`; the next evaluation re-runs them too (instead of restoring them now: in the
-  // backward sweep the next tensor's re-run covers them anyway).
-  void mark_stale(const std::vector<bool>& dirty, bool input_dirty) {
-    if (!cached_) return;
-    if (stale_.empty()) stale_.assign(dirty.size(), false);
-    for (size_t i = 0; i < dirty.size(); ++i) stale_[i] = stale_[i] || dirty[i];
-    stale_input_ = stale_input_ || input_dirty;
+  // The caller took the score of `c` from the memo: the executors have not seen `c`, so the
+  // next evaluation re-runs it too.
+  void skip(const Change& c) { mark_stale(c); }
+
+  // With the cache: the last evaluation left the values of a candidate that lost in `c`; the
+  // next evaluation re-runs them too (instead of restoring them now: in the backward sweep the
+  // next tensor's re-run covers them anyway).
+  void mark_stale(const Change& c) {
+    if (cached_) stale_.merge(c);
   }
 
  private:
@@ -150,8 +166,7 @@ class TuningSet {
   // Without the cache: per worker, one executor per chunk size.
   std::vector<std::map<int64_t, std::unique_ptr<Executor>>> worker_exec_;
   std::vector<size_t> pending_;
-  std::vector<bool> stale_;
-  bool stale_input_ = false;
+  Change stale_;
 };
 
 // One tunable item: a layer's weights (node index) or an activation (value id).
@@ -186,41 +201,53 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
 
   FakeQuant fq = resolve_plan(g, plan);
   TuningSet set(g, val, o, fq, rep);
-  const std::vector<bool> none(g.nodes.size(), false);
-  rep.start = set.evaluate(none, false);
+  rep.start = set.evaluate(Change{});
   TuneScore current = rep.start;
+  // The memo, keyed by every tuned tensor's frac.
+  std::map<std::vector<int>, TuneScore> memo;
 
   auto frac_of = [&](const Item& it) -> int& {
     return it.node >= 0
                ? plan.layers.at(g.nodes[static_cast<size_t>(it.node)].name).weight.frac
                : plan.activations.at(g.values[static_cast<size_t>(it.value)].name).format.frac;
   };
+  auto state = [&] {
+    std::vector<int> key;
+    key.reserve(items.size());
+    for (const Item& it : items) key.push_back(frac_of(it));
+    return key;
+  };
+  if (o.memo) memo.emplace(state(), rep.start);
   const int n_items = static_cast<int>(items.size());
   for (int i = n_items - 1; i >= 0; --i) rep.visits.push_back(i);
   for (int i = 1; i < n_items; ++i) rep.visits.push_back(i);
+
+  int64_t total_macs = 0;
+  for (const Node& n : g.nodes) total_macs += node_macs(g, n);
+  double touched_macs = 0, full_macs = 0;
 
   int visit = 0;
   for (int idx : rep.visits) {
     ++visit;
     const auto tv = std::chrono::steady_clock::now();
     const Item& it = items[static_cast<size_t>(idx)];
-    // What a change of this item touches.
-    std::vector<bool> dirty;
+    // What a change of this item touches: a layer's weights re-run the layer and what follows;
+    // an activation's format rounds its kept value again and re-runs what follows.
+    Change change;
     std::vector<size_t> reload;
-    bool input_dirty = false;
     TuneStep step;
+    change.values.assign(g.values.size(), false);
     if (it.node >= 0) {
       const Node& n = g.nodes[static_cast<size_t>(it.node)];
-      dirty = nodes_downstream_of(g, n.outputs[0]);
-      dirty[static_cast<size_t>(it.node)] = true;
+      change.nodes = nodes_downstream_of(g, n.outputs[0]);
+      change.nodes[static_cast<size_t>(it.node)] = true;
       reload.push_back(static_cast<size_t>(it.node));
       step.kind = "weight";
       step.name = n.name;
     } else {
       const int v = it.value;
-      dirty = nodes_downstream_of(g, v);
-      if (g.values[v].producer >= 0) dirty[static_cast<size_t>(g.values[v].producer)] = true;
-      input_dirty = v == g.input;
+      change.nodes = nodes_downstream_of(g, v);
+      change.values[static_cast<size_t>(v)] = true;
       for (size_t i = 0; i < g.nodes.size(); ++i)
         if ((g.nodes[i].op == OpType::Conv || g.nodes[i].op == OpType::Gemm) &&
             g.nodes[i].inputs[0] == v)
@@ -228,6 +255,9 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
       step.kind = "activation";
       step.name = g.values[v].name;
     }
+    int64_t change_macs = 0;
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (change.nodes[i]) change_macs += node_macs(g, g.nodes[i]);
     const int cur = frac_of(it);
     step.before = cur;
     step.metric_before = current.metric(o);
@@ -246,8 +276,19 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
     for (int f = cur - o.k; f <= cur + o.k; ++f) {
       if (f == cur || std::abs(f) > 64) continue;
       set_frac(f);
-      const TuneScore s = set.evaluate(dirty, input_dirty);
-      ++rep.evaluations;
+      touched_macs += static_cast<double>(change_macs);
+      full_macs += static_cast<double>(total_macs);
+      TuneScore s;
+      std::vector<int> key = o.memo ? state() : std::vector<int>{};
+      if (auto hit = memo.find(key); o.memo && hit != memo.end()) {
+        s = hit->second;
+        set.skip(change);
+        ++rep.memo_hits;
+      } else {
+        s = set.evaluate(change);
+        ++rep.evaluations;
+        if (o.memo) memo.emplace(std::move(key), s);
+      }
       last = f;
       step.tried.emplace_back(f, s.metric(o));
       // Strictly better accuracy wins; equal accuracy never displaces the current frac, and
@@ -259,7 +300,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
       }
     }
     set_frac(best_frac);
-    if (best_frac != last) set.mark_stale(dirty, input_dirty);
+    if (best_frac != last) set.mark_stale(change);
     current = best;
     step.after = best_frac;
     step.metric_after = best.metric(o);
@@ -274,6 +315,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
     }
     rep.trace.push_back(std::move(step));
   }
+  if (full_macs > 0) rep.rerun_mac_fraction = touched_macs / full_macs;
   rep.end = current;
   rep.seconds = seconds_since(t0);
   return rep;

@@ -7,6 +7,11 @@
 // downstream of the tensor it changes (Executor::rerun). Chunks run single-threaded side by
 // side and their scores are merged in chunk order, so results do not depend on the thread
 // count, and they are the same with and without the cache.
+//
+// Score memo: the accuracy of every plan state evaluated in a pass is kept, keyed by the
+// fracs of all tuned tensors; a candidate whose state was evaluated before (the forward sweep
+// revisits the backward sweep's candidates wherever no tensor before it changed) takes its
+// score from the memo instead of running the validation set again.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +29,7 @@ struct TuneOptions {
   double c0 = 1.0;          // weight of top-1 in the metric
   double c1 = 0.0;          // weight of top-5
   bool cache = true;        // prefix caching (--no-cache: same results, slower)
+  bool memo = true;         // score memo (--no-cache or --no-memo: same results, slower)
   int64_t cache_mb = 4096;  // bound on the cached activations; above it, no cache
   int64_t batch = 64;       // images per chunk
   int64_t limit = -1;       // validation images to use (< 0: all)
@@ -58,6 +64,11 @@ struct TuneReport {
   std::vector<TuneStep> trace;
   TuneScore start, end;
   int64_t evaluations = 0;  // candidate evaluations of the validation set
+  int64_t memo_hits = 0;    // candidates whose score came from the memo instead
+  // The multiply-accumulates the candidates' changes touch (each candidate's nodes downstream
+  // of its tensor), as a fraction of running the whole network for each: for a network whose
+  // time is in its MACs, 1 / this bounds the speed-up any exact prefix cache can give.
+  double rerun_mac_fraction = 1.0;
   double seconds = 0;
   bool cached = false;
   double cache_mib = 0;     // memory the cache needed (or would have needed)

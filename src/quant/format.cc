@@ -125,9 +125,46 @@ inline double floor_small(double v) noexcept {
   return r > v ? r - 1.0 : r;
 }
 
-}  // namespace
+// Float rounding, the fast path: for |frac| <= 100, v * 2^frac and r * 2^-frac are exact in
+// float (powers of two, normal range: |v| < 2^-100 rounds to 0 either way), the clamp bounds
+// are integers below 2^17 and the magic number 1.5 * 2^23 rounds |s| < 2^22 to nearest-even in
+// float -- the same value the double loop below computes. NaN becomes 0 first (a select, so
+// the loop vectorises).
+void fake_quant_float(std::span<float> x, int frac, float lo, float hi, Rounding rounding) noexcept {
+  const float scale = std::ldexp(1.0f, frac);
+  const float inv = std::ldexp(1.0f, -frac);
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  const int64_t n = static_cast<int64_t>(x.size());
+  float* p = x.data();
+  auto scaled = [=](float v) {
+    v = v == v ? v : 0.0f;
+    const float sc = v * scale;
+    const float c = sc > lo ? sc : lo;
+    return c < hi ? c : hi;
+  };
+  auto rint_f = [=](float v) { return (v + kMagic) - kMagic; };
+  auto floor_f = [=](float v) {
+    const float r = rint_f(v);
+    return r > v ? r - 1.0f : r;
+  };
+  switch (rounding) {
+    case Rounding::HalfEven:
+      for (int64_t i = 0; i < n; ++i) p[i] = rint_f(scaled(p[i])) * inv;
+      break;
+    case Rounding::HalfAway:
+      for (int64_t i = 0; i < n; ++i) {
+        const float sc = scaled(p[i]);
+        const float r = floor_f(std::fabs(sc) + 0.5f);
+        p[i] = (sc < 0 ? -r : r) * inv;
+      }
+      break;
+    case Rounding::HalfUp:
+      for (int64_t i = 0; i < n; ++i) p[i] = floor_f(scaled(p[i]) + 0.5f) * inv;
+      break;
+  }
+}
 
-void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noexcept {
+void fake_quant_double(std::span<float> x, const Format& format, Rounding rounding) noexcept {
   const double scale = std::ldexp(1.0, format.frac);
   const double inv = std::ldexp(1.0, -format.frac);
   const double lo = static_cast<double>(format.qmin());
@@ -137,14 +174,12 @@ void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noe
   // Clamping before rounding is exact: lo and hi are integers, so R(clamp(v)) = clamp(R(v)).
   switch (rounding) {
     case Rounding::HalfEven:
-#pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) {
         const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
         p[i] = p[i] == p[i] ? static_cast<float>(rint_small(sc) * inv) : 0.0f;
       }
       break;
     case Rounding::HalfAway:
-#pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) {
         const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
         const double r = floor_small(std::fabs(sc) + 0.5);
@@ -152,12 +187,32 @@ void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noe
       }
       break;
     case Rounding::HalfUp:
-#pragma omp parallel for simd schedule(static) if (n > 65536)
       for (int64_t i = 0; i < n; ++i) {
         const double sc = std::min(std::max(static_cast<double>(p[i]) * scale, lo), hi);
         p[i] = p[i] == p[i] ? static_cast<float>(floor_small(sc + 0.5) * inv) : 0.0f;
       }
       break;
+  }
+}
+
+}  // namespace
+
+void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noexcept {
+  // Elementwise, so blocks run on the kernel threads (one block per call on small tensors).
+  constexpr int64_t kBlock = int64_t{1} << 15;
+  const int64_t n = static_cast<int64_t>(x.size());
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  const bool in_float = format.bits <= 16 && std::abs(format.frac) <= 100;
+#pragma omp parallel for schedule(static) if (blocks > 2)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const std::span<float> part =
+        x.subspan(static_cast<size_t>(b * kBlock),
+                  static_cast<size_t>(std::min(kBlock, n - b * kBlock)));
+    if (in_float)
+      fake_quant_float(part, format.frac, static_cast<float>(format.qmin()),
+                       static_cast<float>(format.qmax()), rounding);
+    else
+      fake_quant_double(part, format, rounding);
   }
 }
 

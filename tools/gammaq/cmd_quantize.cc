@@ -22,7 +22,7 @@ struct QuantizeArgs {
   int wbits = 8, abits = 8, window = 4, threads = 0, bft_k = 1;
   double c0 = 1.0, c1 = 0.0;
   int64_t val_limit = -1, cache_mb = 4096;
-  bool no_cache = false;
+  bool no_cache = false, no_memo = false;
   int64_t limit = -1, test_limit = -1, batch = 64;
   bool paper = false, float_activations = false, quiet = false, json = false;
   PreprocessFlags pre;
@@ -72,6 +72,7 @@ int run_quantize() {
   o.tune_options.c0 = args.c0;
   o.tune_options.c1 = args.c1;
   o.tune_options.cache = !args.no_cache;
+  o.tune_options.memo = !args.no_cache && !args.no_memo;
   o.tune_options.cache_mb = args.cache_mb;
   o.tune_options.limit = args.val_limit;
   o.tune_options.batch = args.batch;
@@ -193,7 +194,10 @@ void add_quantize(CLI::App& app, Subcommand& run) {
   sub->add_option("--c0", args.c0, "tuning metric weight of top-1 (default 1)");
   sub->add_option("--c1", args.c1, "tuning metric weight of top-5 (default 0)");
   sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");
-  sub->add_flag("--no-cache", args.no_cache, "tune without prefix caching (same result, slower)");
+  sub->add_flag("--no-cache", args.no_cache,
+                "tune without prefix caching or score memo (same result, slower)");
+  sub->add_flag("--no-memo", args.no_memo,
+                "evaluate candidates seen before again (same result; measures the prefix cache)");
   sub->add_option("--cache-mb", args.cache_mb,
                   "bound on the tuning cache (default 4096 MiB; above it, no cache)");
   sub->add_flag("--json", args.json, "print summary.json on stdout");

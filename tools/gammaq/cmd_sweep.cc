@@ -59,6 +59,7 @@ QuantizeOptions scheme_options(const std::string& scheme, int bits) {
   }
   o.tune_options.k = args.bft_k;
   o.tune_options.cache = !args.no_cache;
+  o.tune_options.memo = !args.no_cache;
   o.tune_options.limit = args.val_limit;
   o.tune_options.batch = args.batch;
   o.tune_options.threads = args.threads;
@@ -231,7 +232,7 @@ void add_sweep(CLI::App& app, Subcommand& run) {
       ->delimiter(',');
   sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");
   sub->add_option("--bft-k", args.bft_k, "K_BFT (default 1)");
-  sub->add_flag("--no-cache", args.no_cache, "tune without prefix caching");
+  sub->add_flag("--no-cache", args.no_cache, "tune without prefix caching or score memo");
   sub->add_option("--mode", args.mode, "feature-map mode: default | fast | fast-paper | exact");
   sub->add_option("--out", args.out, "output folder (default gammaq_sweep)");
   sub->add_option("--limit", args.limit, "calibration images to use");

@@ -23,7 +23,10 @@ class FastGraph {
   // after it is produced -- a fast approximation of the exact simulation: oneDNN accumulates
   // in float32, so a result that lands within float rounding of a rounding boundary may
   // differ by one step from the reference executor's exact double accumulation.
-  FastGraph(const Graph& g, int64_t batch, const FakeQuant* fake_quant = nullptr);
+  // With `keep_unquantized`, each rounded activation also keeps its value before rounding, so
+  // rerun() can round it again to a changed format without re-running its producer.
+  FastGraph(const Graph& g, int64_t batch, const FakeQuant* fake_quant = nullptr,
+            bool keep_unquantized = false);
   ~FastGraph();
   FastGraph(const FastGraph&) = delete;
   FastGraph& operator=(const FastGraph&) = delete;
@@ -33,8 +36,11 @@ class FastGraph {
   // Re-runs part of the graph on the values the last run left (prefix caching): the steps of
   // the nodes flagged in `dirty_nodes` (one flag per node, in graph order; a node's inputs
   // must be clean or dirty-and-earlier) and, when `input` is given, the input's copy and
-  // quantization. Everything else keeps its last values. Returns the plain graph output.
-  const Tensor& rerun(const Tensor* input, const std::vector<bool>& dirty_nodes);
+  // quantization, and (one flag per value, needs keep_unquantized) the rounding again of the
+  // kept unrounded values flagged in `requantize`. Everything else keeps its last values.
+  // Returns the plain graph output.
+  const Tensor& rerun(const Tensor* input, const std::vector<bool>& dirty_nodes,
+                      const std::vector<bool>& requantize = {});
   // Re-reads node `node`'s weights and bias (the fake-quant copies when the simulation has
   // them) after the caller changed them. Activation formats need no call: they are read from
   // the simulation at every run.

@@ -84,6 +84,7 @@ struct FastGraph::Impl {
     std::function<void()> fn;
     memory::desc scratch;
     int node = kAlways;  // the node whose computation this step belongs to
+    int quant_value = -1;  // >= 0: the step rounds this value to its format
   };
   static constexpr int kInput = -1, kAlways = -2;
   std::vector<Step> steps;
@@ -94,15 +95,19 @@ struct FastGraph::Impl {
   memory scratchpad;
   std::vector<std::string> impl;  // per node
   std::vector<memory> keep;       // weights, biases, scratch buffers
+  // With keep_raw: per quantized value, its last value before rounding (in its layout).
+  bool keep_raw = false;
+  std::vector<std::vector<float>> raw;
 
-  Impl(const Graph& graph, int64_t b, const FakeQuant* fake_quant)
-      : g(graph), fq(fake_quant), batch(b) {
+  Impl(const Graph& graph, int64_t b, const FakeQuant* fake_quant, bool keep_unquantized)
+      : g(graph), fq(fake_quant), batch(b), keep_raw(keep_unquantized && fake_quant != nullptr) {
     const size_t nv = g.values.size();
     plain.resize(nv);
     md.resize(nv);
     mem.resize(nv);
     plain_fresh.assign(nv, false);
     plain_reorder.resize(nv);
+    raw.resize(nv);
     for (size_t v = 0; v < nv; ++v) {
       if (g.values[v].is_constant) continue;
       plain[v] = Tensor(batch_shape(static_cast<int>(v)));
@@ -376,18 +381,30 @@ struct FastGraph::Impl {
     return g.values[v].data.data.data();
   }
 
-  // With a simulation: rounds value v to its format, in whatever layout it is (elementwise;
-  // the zero padding of blocked layouts stays zero).
-  // The format is read when the step runs, so a caller may change fq's formats between runs.
+  // With a simulation: a step that rounds value v to its format, in whatever layout it is
+  // (elementwise; the zero padding of blocked layouts stays zero). The format is read when the
+  // step runs, so a caller may change fq's formats between runs.
   void add_quantize(int v) {
     if (!fq) return;
-    add_fn([this, v] {
-      if (!fq->value_format[v]) return;
-      stream.wait();
-      float* p = static_cast<float*>(mem[v].get_data_handle());
-      quant::fake_quant(std::span<float>(p, md[v].get_size() / sizeof(float)), *fq->value_format[v],
-                        fq->rounding);
-    });
+    steps.push_back(Step{{}, {}, nullptr, {}, building, v});
+  }
+  // Rounds value v in place (when it has a format); with keep_raw, first keeps its unrounded value, or (from_raw)
+  // rounds that kept value again instead of the producer's new one.
+  void quantize_value(int v, bool from_raw) {
+    if (!fq->value_format[v]) return;
+    stream.wait();
+    float* p = static_cast<float*>(mem[v].get_data_handle());
+    const size_t n = md[v].get_size() / sizeof(float);
+    if (keep_raw) {
+      std::vector<float>& r = raw[static_cast<size_t>(v)];
+      if (from_raw) {
+        GAMMAQ_CHECK(r.size() == n, "requantize before the value was computed");
+        std::copy(r.begin(), r.end(), p);
+      } else {
+        r.assign(p, p + n);
+      }
+    }
+    quant::fake_quant(std::span<float>(p, n), *fq->value_format[v], fq->rounding);
   }
 
   // Adds a step that brings activation v into its plain tensor before the next step.
@@ -417,14 +434,23 @@ struct FastGraph::Impl {
   }
 
   // Runs every step, or (with `dirty`) only the steps of dirty nodes, of the input when
-  // input_dirty, and the final output conversion.
-  void run(const Tensor* input, const std::vector<bool>* dirty) {
+  // input_dirty, the rounding again of the values flagged in `requant` (kept raw values), and
+  // the final output conversion.
+  void run(const Tensor* input, const std::vector<bool>* dirty, const std::vector<bool>* requant) {
     std::fill(plain_fresh.begin(), plain_fresh.end(), false);
     if (input) std::copy(input->data.begin(), input->data.end(), plain[g.input].data.begin());
     for (Step& st : steps) {
-      if (dirty && st.node != kAlways &&
-          (st.node == kInput ? input == nullptr : !(*dirty)[static_cast<size_t>(st.node)]))
+      const bool computed =
+          !dirty || st.node == kAlways ||
+          (st.node == kInput ? input != nullptr : (*dirty)[static_cast<size_t>(st.node)]);
+      if (st.quant_value >= 0) {
+        if (computed)
+          quantize_value(st.quant_value, false);
+        else if (requant && (*requant)[static_cast<size_t>(st.quant_value)])
+          quantize_value(st.quant_value, true);
         continue;
+      }
+      if (!computed) continue;
       if (st.fn)
         st.fn();
       else
@@ -435,18 +461,22 @@ struct FastGraph::Impl {
   }
 };
 
-FastGraph::FastGraph(const Graph& g, int64_t batch, const FakeQuant* fake_quant)
-    : impl_(std::make_unique<Impl>(g, batch, fake_quant)) {}
+FastGraph::FastGraph(const Graph& g, int64_t batch, const FakeQuant* fake_quant,
+                     bool keep_unquantized)
+    : impl_(std::make_unique<Impl>(g, batch, fake_quant, keep_unquantized)) {}
 FastGraph::~FastGraph() = default;
 
 const Tensor& FastGraph::run(const Tensor& input) {
-  impl_->run(&input, nullptr);
+  impl_->run(&input, nullptr, nullptr);
   return impl_->plain[impl_->g.output];
 }
 
-const Tensor& FastGraph::rerun(const Tensor* input, const std::vector<bool>& dirty_nodes) {
+const Tensor& FastGraph::rerun(const Tensor* input, const std::vector<bool>& dirty_nodes,
+                               const std::vector<bool>& requantize) {
   GAMMAQ_CHECK(dirty_nodes.size() == impl_->g.nodes.size(), "rerun: one flag per node");
-  impl_->run(input, &dirty_nodes);
+  GAMMAQ_CHECK(requantize.empty() || (impl_->keep_raw && requantize.size() == impl_->g.values.size()),
+               "rerun: requantize needs keep_unquantized and one flag per value");
+  impl_->run(input, &dirty_nodes, requantize.empty() ? nullptr : &requantize);
   return impl_->plain[impl_->g.output];
 }
 

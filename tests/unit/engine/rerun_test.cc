@@ -45,18 +45,21 @@ Tensor full_run(const Graph& g, const quant::QuantPlan& plan, KernelImpl impl,
 
 // Applies `changed` to a live executor through the FakeQuant it reads, reruns the flagged
 // nodes and compares with a full run.
+// With `requantize` (one flag per value), the executor keeps unrounded values and rounds the
+// flagged ones again instead of re-running their producers.
 void expect_rerun_matches(KernelImpl impl, const quant::QuantPlan& changed,
-                          const std::vector<bool>& dirty, bool input_dirty) {
+                          const std::vector<bool>& dirty, bool input_dirty,
+                          const std::vector<bool>& requantize = {}) {
   const Fixture& f = fixture();
   FakeQuant fq = resolve_plan(f.g, f.plan);
-  Executor ex(f.g, {impl, 1, &fq});
+  Executor ex(f.g, {impl, 1, &fq, !requantize.empty()});
   const Tensor before = ex.run(f.images);
   const FakeQuant next = resolve_plan(f.g, changed);
   fq.value_format = next.value_format;
   for (size_t v = 0; v < fq.constant.size(); ++v) fq.constant[v] = next.constant[v];
   for (size_t i = 0; i < f.g.nodes.size(); ++i)
     if (dirty[i]) ex.reload_constants(i);
-  const Tensor partial = ex.rerun(input_dirty ? &f.images : nullptr, dirty);
+  const Tensor partial = ex.rerun(input_dirty ? &f.images : nullptr, dirty, requantize);
   const Tensor want = full_run(f.g, changed, impl, f.images);
   EXPECT_EQ(partial.data, want.data);
   EXPECT_NE(before.data, want.data) << "the change must matter for the test to mean anything";
@@ -77,6 +80,32 @@ TEST(RerunTest, ActivationFormatChange) {
   for (KernelImpl impl : {KernelImpl::Fast, KernelImpl::Reference}) {
     SCOPED_TRACE(impl == KernelImpl::Fast ? "fast" : "reference");
     expect_rerun_matches(impl, changed, dirty, false);
+  }
+}
+
+// Feature-map tuning's path: the producer is not re-run; its kept unrounded output is rounded
+// to the new format. Without re-rounding (flags cleared) the result must differ.
+TEST(RerunTest, ActivationFormatChangeRoundsKeptValue) {
+  const Fixture& f = fixture();
+  for (const std::string name : {"/stem/stem.4/LRN_output_0", "input"}) {
+    SCOPED_TRACE(name);
+    quant::QuantPlan changed = f.plan;
+    changed.activations.at(name).format.frac -= 2;
+    const int v = f.g.find_value(name);
+    const auto dirty = nodes_downstream_of(f.g, v);
+    std::vector<bool> requant(f.g.values.size(), false);
+    requant[static_cast<size_t>(v)] = true;
+    for (KernelImpl impl : {KernelImpl::Fast, KernelImpl::Reference}) {
+      SCOPED_TRACE(impl == KernelImpl::Fast ? "fast" : "reference");
+      expect_rerun_matches(impl, changed, dirty, false, requant);
+      // The same rerun without the re-rounding misses the change.
+      FakeQuant fq = resolve_plan(f.g, f.plan);
+      Executor ex(f.g, {impl, 1, &fq, true});
+      (void)ex.run(f.images);
+      fq.value_format = resolve_plan(f.g, changed).value_format;
+      const Tensor stale = ex.rerun(nullptr, dirty, std::vector<bool>(f.g.values.size(), false));
+      EXPECT_NE(stale.data, full_run(f.g, changed, impl, f.images).data);
+    }
   }
 }
 

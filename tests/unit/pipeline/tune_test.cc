@@ -90,7 +90,7 @@ struct Tuned {
   TuneReport report;
 };
 
-Tuned tune(bool weights, bool cache, int threads) {
+Tuned tune(bool weights, bool cache, int threads, bool memo = true) {
   const Graph g = tiny_net();
   MemoryDataset calib = labelled_by_float(g, 96, 11);
   MemoryDataset val = labelled_by_float(g, 150, 12);
@@ -103,6 +103,7 @@ Tuned tune(bool weights, bool cache, int threads) {
   Tuned t{quantize_model(g, calib, o).plan, {}};
   TuneOptions to;
   to.cache = cache;
+  to.memo = memo;
   to.threads = threads;
   to.batch = 32;
   to.quiet = true;
@@ -121,7 +122,8 @@ TEST(TuneTest, NeverWorseAndVisitsBackwardThenForward) {
     EXPECT_EQ(r.trace.front().name, weights ? "fc" : "y");
     EXPECT_EQ(r.trace[n - 1].name, weights ? "conv1" : "x");
     EXPECT_EQ(r.trace.back().name, r.trace.front().name);
-    EXPECT_EQ(r.evaluations, static_cast<int64_t>(2 * r.trace.size()));
+    // Two candidates per visit, each evaluated or answered by the memo.
+    EXPECT_EQ(r.evaluations + r.memo_hits, static_cast<int64_t>(2 * r.trace.size()));
     double metric = r.start.metric(TuneOptions{});
     for (const TuneStep& s : r.trace) {
       EXPECT_EQ(s.metric_before, metric) << s.name;
@@ -145,19 +147,25 @@ TEST(TuneTest, NeverWorseAndVisitsBackwardThenForward) {
 }
 
 TEST(TuneTest, SamePlanWithAndWithoutCacheForAnyThreadCount) {
+  int64_t memo_hits = 0;
   for (bool weights : {true, false}) {
     SCOPED_TRACE(weights ? "W-BFT" : "FM-BFT");
-    const Tuned a = tune(weights, true, 1), b = tune(weights, false, 2), c = tune(weights, true, 3);
+    const Tuned a = tune(weights, true, 1), b = tune(weights, false, 2, false),
+                c = tune(weights, true, 3), d = tune(weights, true, 1, false);
     EXPECT_TRUE(a.report.cached);
     EXPECT_FALSE(b.report.cached);
-    EXPECT_EQ(quant::plan_to_json(a.plan), quant::plan_to_json(b.plan));
-    EXPECT_EQ(quant::plan_to_json(a.plan), quant::plan_to_json(c.plan));
-    ASSERT_EQ(a.report.trace.size(), b.report.trace.size());
-    for (size_t i = 0; i < a.report.trace.size(); ++i) {
-      EXPECT_EQ(a.report.trace[i].tried, b.report.trace[i].tried) << i;
-      EXPECT_EQ(a.report.trace[i].tried, c.report.trace[i].tried) << i;
+    // Memo-less runs evaluate every candidate.
+    memo_hits += a.report.memo_hits;
+    EXPECT_EQ(b.report.memo_hits, 0);
+    EXPECT_EQ(d.report.memo_hits, 0);
+    for (const Tuned* t : {&b, &c, &d}) {
+      EXPECT_EQ(quant::plan_to_json(a.plan), quant::plan_to_json(t->plan));
+      ASSERT_EQ(a.report.trace.size(), t->report.trace.size());
+      for (size_t i = 0; i < a.report.trace.size(); ++i)
+        EXPECT_EQ(a.report.trace[i].tried, t->report.trace[i].tried) << i;
     }
   }
+  EXPECT_GT(memo_hits, 0) << "the memo answered no candidate: this test does not exercise it";
 }
 
 TEST(TuneTest, BadInputs) {

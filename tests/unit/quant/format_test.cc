@@ -463,15 +463,25 @@ TEST(FakeQuantSpan, EqualsScalarDefinition) {
   for (Rounding r : {Rounding::HalfEven, Rounding::HalfAway, Rounding::HalfUp}) {
     for (int bits : {2, 4, 6, 8, 16}) {
       for (bool is_signed : {true, false}) {
-        for (int frac : {-3, 0, 2, 5, 12}) {
+        // The float fast path covers |frac| <= 100; +-101 take the double path.
+        for (int frac : {-101, -100, -3, 0, 2, 5, 12, 100, 101}) {
           const Format f = make_format(bits, frac, is_signed);
           std::vector<float> v(70000);
+          const int spread = std::abs(frac) > 12 ? -frac : 0;  // values around the grid
           for (size_t i = 0; i < v.size(); ++i)
             v[i] = i % 3 == 0 ? static_cast<float>(std::ldexp(
                                     static_cast<double>(static_cast<int>(u(rng)) * 2 + 1),
                                     -frac - 1))  // ties
-                              : u(rng);
-          v[0] = std::nanf("");
+                              : std::ldexp(u(rng), spread);
+          const float specials[] = {std::nanf(""),
+                                    std::numeric_limits<float>::infinity(),
+                                    -std::numeric_limits<float>::infinity(),
+                                    std::numeric_limits<float>::max(),
+                                    -std::numeric_limits<float>::max(),
+                                    std::numeric_limits<float>::denorm_min(),
+                                    -std::numeric_limits<float>::min(),
+                                    -0.0f};
+          std::copy(std::begin(specials), std::end(specials), v.begin());
           std::vector<float> got = v;
           fake_quant(std::span<float>(got), f, r);
           for (size_t i = 0; i < v.size(); ++i)
