@@ -80,7 +80,7 @@ const Tensor& Executor::run(const Tensor& images) {
 }
 
 const Tensor& Executor::rerun(const Tensor* images, const std::vector<bool>& dirty_nodes,
-                             const std::vector<bool>& requantize) {
+                              const std::vector<bool>& requantize) {
   GAMMAQ_CHECK(batch_ >= 1, "rerun before run");
   GAMMAQ_CHECK(dirty_nodes.size() == g_.nodes.size(), "rerun: one flag per node");
   GAMMAQ_CHECK(requantize.empty() || (options_.keep_unquantized && options_.fake_quant &&
@@ -113,9 +113,7 @@ const Tensor& Executor::run_reference(const Tensor* images, const std::vector<bo
     }
     quant::fake_quant(a, *fq->value_format[id], fq->rounding);
   };
-  auto requant = [&](int id) {
-    return !requantize.empty() && requantize[static_cast<size_t>(id)];
-  };
+  auto requant = [&](int id) { return !requantize.empty() && requantize[static_cast<size_t>(id)]; };
   if (images) {
     acts_[g_.input].data = images->data;
     quantize(g_.input, false);

@@ -130,7 +130,8 @@ inline double floor_small(double v) noexcept {
 // are integers below 2^17 and the magic number 1.5 * 2^23 rounds |s| < 2^22 to nearest-even in
 // float -- the same value the double loop below computes. NaN becomes 0 first (a select, so
 // the loop vectorises).
-void fake_quant_float(std::span<float> x, int frac, float lo, float hi, Rounding rounding) noexcept {
+void fake_quant_float(std::span<float> x, int frac, float lo, float hi,
+                      Rounding rounding) noexcept {
   const float scale = std::ldexp(1.0f, frac);
   const float inv = std::ldexp(1.0f, -frac);
   constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
@@ -205,9 +206,8 @@ void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noe
   const bool in_float = format.bits <= 16 && std::abs(format.frac) <= 100;
 #pragma omp parallel for schedule(static) if (blocks > 2)
   for (int64_t b = 0; b < blocks; ++b) {
-    const std::span<float> part =
-        x.subspan(static_cast<size_t>(b * kBlock),
-                  static_cast<size_t>(std::min(kBlock, n - b * kBlock)));
+    const std::span<float> part = x.subspan(static_cast<size_t>(b * kBlock),
+                                            static_cast<size_t>(std::min(kBlock, n - b * kBlock)));
     if (in_float)
       fake_quant_float(part, format.frac, static_cast<float>(format.qmin()),
                        static_cast<float>(format.qmax()), rounding);

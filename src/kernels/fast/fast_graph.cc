@@ -83,7 +83,7 @@ struct FastGraph::Impl {
     Args args;
     std::function<void()> fn;
     memory::desc scratch;
-    int node = kAlways;  // the node whose computation this step belongs to
+    int node = kAlways;    // the node whose computation this step belongs to
     int quant_value = -1;  // >= 0: the step rounds this value to its format
   };
   static constexpr int kInput = -1, kAlways = -2;
@@ -388,8 +388,8 @@ struct FastGraph::Impl {
     if (!fq) return;
     steps.push_back(Step{{}, {}, nullptr, {}, building, v});
   }
-  // Rounds value v in place (when it has a format); with keep_raw, first keeps its unrounded value, or (from_raw)
-  // rounds that kept value again instead of the producer's new one.
+  // Rounds value v in place (when it has a format); with keep_raw, first keeps its unrounded value,
+  // or (from_raw) rounds that kept value again instead of the producer's new one.
   void quantize_value(int v, bool from_raw) {
     if (!fq->value_format[v]) return;
     stream.wait();
@@ -474,8 +474,9 @@ const Tensor& FastGraph::run(const Tensor& input) {
 const Tensor& FastGraph::rerun(const Tensor* input, const std::vector<bool>& dirty_nodes,
                                const std::vector<bool>& requantize) {
   GAMMAQ_CHECK(dirty_nodes.size() == impl_->g.nodes.size(), "rerun: one flag per node");
-  GAMMAQ_CHECK(requantize.empty() || (impl_->keep_raw && requantize.size() == impl_->g.values.size()),
-               "rerun: requantize needs keep_unquantized and one flag per value");
+  GAMMAQ_CHECK(
+      requantize.empty() || (impl_->keep_raw && requantize.size() == impl_->g.values.size()),
+      "rerun: requantize needs keep_unquantized and one flag per value");
   impl_->run(input, &dirty_nodes, requantize.empty() ? nullptr : &requantize);
   return impl_->plain[impl_->g.output];
 }
