@@ -29,6 +29,7 @@ void add_scores(const Tensor& logits, std::span<const int64_t> labels, TuneScore
     const int64_t rank = label_rank(row, label);
     s.top1 += rank == 0;
     s.top5 += rank < 5;
+    s.hit.push_back(static_cast<uint8_t>((rank == 0 ? 1 : 0) | (rank < 5 ? 2 : 0)));
     double mx = row[0];
     for (float v : row) mx = std::max(mx, static_cast<double>(v));
     double z = 0;
@@ -135,6 +136,7 @@ class TuningSet {
       total.top1 += s.top1;
       total.top5 += s.top5;
       total.log_prob += s.log_prob;
+      total.hit.insert(total.hit.end(), s.hit.begin(), s.hit.end());
     }
     return total;
   }
@@ -176,11 +178,30 @@ struct Item {
 
 }  // namespace
 
+void check_tune_options(const TuneOptions& o) {
+  if (o.k < 0) throw Error(ErrorKind::InvalidOption, str_cat("--bft-k ", o.k, ": must be >= 0"));
+  if (!(o.z >= 0) || !std::isfinite(o.z))
+    throw Error(ErrorKind::InvalidOption, str_cat("--bft-z ", o.z, ": must be a number >= 0"));
+}
+
+bool significantly_better(const TuneScore& candidate, const TuneScore& current,
+                          const TuneOptions& o) {
+  GAMMAQ_CHECK(candidate.hit.size() == current.hit.size(), "scores of different image sets");
+  double sum = 0, sum_sq = 0;
+  for (size_t i = 0; i < candidate.hit.size(); ++i) {
+    auto metric = [&](uint8_t h) { return o.c0 * (h & 1) + o.c1 * ((h >> 1) & 1); };
+    const double d = metric(candidate.hit[i]) - metric(current.hit[i]);
+    sum += d;
+    sum_sq += d * d;
+  }
+  return sum > 0 && sum >= o.z * std::sqrt(sum_sq);
+}
+
 TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool weights,
                      const TuneOptions& o) {
   TuneReport rep;
   rep.what = weights ? "weights" : "activations";
-  if (o.k < 0) throw Error(ErrorKind::InvalidOption, str_cat("--bft-k ", o.k, ": must be >= 0"));
+  check_tune_options(o);
   const auto t0 = std::chrono::steady_clock::now();
 
   // The tuned list, in topological order.
@@ -291,10 +312,12 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
       }
       last = f;
       step.tried.emplace_back(f, s.metric(o));
-      // Strictly better accuracy wins; equal accuracy never displaces the current frac, and
-      // between two other candidates the higher log-probability of the true class wins.
+      // A candidate must beat the current frac (significantly, with --bft-z); equal accuracy
+      // never displaces it. Among candidates that do, the higher metric wins, then the higher
+      // log-probability of the true class.
+      if (!significantly_better(s, current, o)) continue;
       const double m = s.metric(o), mb = best.metric(o);
-      if (m > mb || (m == mb && best_frac != cur && s.log_prob > best.log_prob)) {
+      if (best_frac == cur || m > mb || (m == mb && s.log_prob > best.log_prob)) {
         best = s;
         best_frac = f;
       }

@@ -25,9 +25,13 @@
 namespace gammaq {
 
 struct TuneOptions {
-  int k = 1;                // K_BFT: candidates frac-K .. frac+K
-  double c0 = 1.0;          // weight of top-1 in the metric
-  double c1 = 0.0;          // weight of top-5
+  int k = 1;        // K_BFT: candidates frac-K .. frac+K
+  double c0 = 1.0;  // weight of top-1 in the metric
+  double c1 = 0.0;  // weight of top-5
+  // Significance a candidate needs to replace the current frac: with d_i the per-image metric
+  // of the candidate minus the current one's on the same images, sum d > 0 and
+  // sum d >= z * sqrt(sum d^2) (McNemar's z for the top-1 metric). 0: any gain (the paper).
+  double z = 0.0;
   bool cache = true;        // prefix caching (--no-cache: same results, slower)
   bool memo = true;         // score memo (--no-cache or --no-memo: same results, slower)
   int64_t cache_mb = 4096;  // bound on the cached activations; above it, no cache
@@ -38,16 +42,26 @@ struct TuneOptions {
 };
 
 // Accuracy counts on the validation set, plus the summed log-probability of the true class
-// (the tie-breaker between candidates of equal accuracy).
+// (the tie-breaker between candidates of equal accuracy), and per image (in set order) whether
+// it was top-1 / top-5 (the paired comparison of candidates).
 struct TuneScore {
   int64_t images = 0, top1 = 0, top5 = 0;
   double log_prob = 0.0;
+  std::vector<uint8_t> hit;  // per image: bit 0 top-1, bit 1 top-5
   [[nodiscard]] double metric(const TuneOptions& o) const {
     return images ? (o.c0 * static_cast<double>(top1) + o.c1 * static_cast<double>(top5)) /
                         static_cast<double>(images)
                   : 0.0;
   }
 };
+
+// Throws Error(InvalidOption) naming the option for K < 0 or z not a number >= 0. tune_plan
+// calls it; callers that tune late call it first to fail before calibrating.
+void check_tune_options(const TuneOptions& o);
+
+// Whether `candidate` beats `current` on the same images by the significance o.z asks for.
+[[nodiscard]] bool significantly_better(const TuneScore& candidate, const TuneScore& current,
+                                        const TuneOptions& o);
 
 // One visit of one tensor.
 struct TuneStep {

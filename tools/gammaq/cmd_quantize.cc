@@ -20,7 +20,7 @@ struct QuantizeArgs {
   std::string bbits = "acc", granularity = "layer", rounding = "half_even", alpha = "1";
   std::string overrides, kernels = "fast", tune = "none";
   int wbits = 8, abits = 8, window = 4, threads = 0, bft_k = 1;
-  double c0 = 1.0, c1 = 0.0;
+  double c0 = 1.0, c1 = 0.0, bft_z = 0.0;
   int64_t val_limit = -1, cache_mb = 4096;
   bool no_cache = false, no_memo = false;
   int64_t limit = -1, test_limit = -1, batch = 64;
@@ -69,6 +69,7 @@ int run_quantize() {
   }
   o.tune = args.tune;
   o.tune_options.k = args.bft_k;
+  o.tune_options.z = args.bft_z;
   o.tune_options.c0 = args.c0;
   o.tune_options.c1 = args.c1;
   o.tune_options.cache = !args.no_cache;
@@ -78,8 +79,7 @@ int run_quantize() {
   o.tune_options.batch = args.batch;
   o.tune_options.threads = args.threads;
   o.tune_options.quiet = args.quiet;
-  if (args.bft_k < 0)
-    throw Error(ErrorKind::InvalidOption, str_cat("--bft-k ", args.bft_k, ": must be >= 0"));
+  check_tune_options(o.tune_options);
   if (args.tune != "none" && args.val.empty())
     throw Error(
         ErrorKind::InvalidOption,
@@ -191,6 +191,9 @@ void add_quantize(CLI::App& app, Subcommand& run) {
                   "(feature maps, FQ+), wa (both, WQ+_FQ+)")
       ->check(CLI::IsMember({"none", "w", "a", "wa"}));
   sub->add_option("--bft-k", args.bft_k, "K_BFT: fracs tried around the current one (default 1)");
+  sub->add_option("--bft-z", args.bft_z,
+                  "significance a tuning move needs: paired z on the validation images "
+                  "(default 0: any gain, the paper; 1.645: one-sided 5%)");
   sub->add_option("--c0", args.c0, "tuning metric weight of top-1 (default 1)");
   sub->add_option("--c1", args.c1, "tuning metric weight of top-5 (default 0)");
   sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");

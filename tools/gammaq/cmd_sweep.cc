@@ -3,7 +3,6 @@
 // The paper's Table 1 for one model: top-1 per scheme and bit width (same width for weights
 // and feature maps), saved as sweep.json and sweep.md.
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -30,6 +29,7 @@ struct SweepArgs {
                                    "WQ_FQ",           "WQ_FQ+",    "WQ+_FQ+"};
   int64_t limit = -1, test_limit = -1, batch = 64, val_limit = -1;
   int threads = 0, bft_k = 1;
+  double bft_z = 0.0;
   bool no_cache = false;
   bool quiet = false;
   PreprocessFlags pre;
@@ -58,6 +58,7 @@ QuantizeOptions scheme_options(const std::string& scheme, int bits) {
                         "' (ristretto-float, ristretto, WQ, WQ+, WQ_FQ, WQ_FQ+, WQ+_FQ+)"));
   }
   o.tune_options.k = args.bft_k;
+  o.tune_options.z = args.bft_z;
   o.tune_options.cache = !args.no_cache;
   o.tune_options.memo = !args.no_cache;
   o.tune_options.limit = args.val_limit;
@@ -80,8 +81,7 @@ int run_sweep() {
     (void)scheme_options(s, 8);
     any_tuned = any_tuned || tuned(s);
   }
-  if (args.bft_k < 0)
-    throw Error(ErrorKind::InvalidOption, str_cat("--bft-k ", args.bft_k, ": must be >= 0"));
+  check_tune_options(scheme_options("WQ+_FQ+", 8).tune_options);
   if (any_tuned && (args.val.empty() || args.test.empty()))
     throw Error(ErrorKind::InvalidOption,
                 "the tuned schemes (WQ+, WQ_FQ+, WQ+_FQ+) need --val to tune on and --test to "
@@ -232,6 +232,7 @@ void add_sweep(CLI::App& app, Subcommand& run) {
       ->delimiter(',');
   sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");
   sub->add_option("--bft-k", args.bft_k, "K_BFT (default 1)");
+  sub->add_option("--bft-z", args.bft_z, "significance a tuning move needs (default 0)");
   sub->add_flag("--no-cache", args.no_cache, "tune without prefix caching or score memo");
   sub->add_option("--mode", args.mode, "feature-map mode: default | fast | fast-paper | exact");
   sub->add_option("--out", args.out, "output folder (default gammaq_sweep)");

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
 #include "gammaq/executor.h"
@@ -168,6 +171,49 @@ TEST(TuneTest, SamePlanWithAndWithoutCacheForAnyThreadCount) {
   EXPECT_GT(memo_hits, 0) << "the memo answered no candidate: this test does not exercise it";
 }
 
+// The paired rule: only the images the two candidates disagree on count. 3 gained, 1 lost:
+// z = (3 - 1) / sqrt(4) = 1.
+TEST(TuneTest, SignificanceCountsDisagreements) {
+  TuneScore cur, cand;
+  cur.hit = {1, 1, 1, 0, 0, 0, 1, 1};
+  cand.hit = {1, 1, 0, 1, 1, 1, 1, 1};
+  TuneOptions o;
+  o.z = 0;
+  EXPECT_TRUE(significantly_better(cand, cur, o));
+  EXPECT_FALSE(significantly_better(cur, cand, o));
+  EXPECT_FALSE(significantly_better(cur, cur, o)) << "a tie is not a gain";
+  o.z = 1.0;
+  EXPECT_TRUE(significantly_better(cand, cur, o));
+  o.z = 1.01;
+  EXPECT_FALSE(significantly_better(cand, cur, o));
+  // Top-5 enters through c1: bit 1.
+  TuneScore a, b;
+  a.hit = {2, 2, 0};
+  b.hit = {0, 0, 0};
+  o = TuneOptions{};
+  EXPECT_FALSE(significantly_better(a, b, o)) << "c1 = 0: top-5 does not count";
+  o.c1 = 1;
+  EXPECT_TRUE(significantly_better(a, b, o));
+}
+
+// A z no candidate can reach freezes the plan: tuning then changes nothing.
+TEST(TuneTest, UnreachableSignificanceKeepsThePlan) {
+  const Graph g = tiny_net();
+  MemoryDataset calib = labelled_by_float(g, 96, 11);
+  MemoryDataset val = labelled_by_float(g, 150, 12);
+  QuantizeOptions o;
+  o.wbits = o.abits = 3;
+  o.quiet = true;
+  const quant::QuantPlan before = quantize_model(g, calib, o).plan;
+  quant::QuantPlan plan = before;
+  TuneOptions to;
+  to.quiet = true;
+  to.z = 1e9;
+  const TuneReport r = tune_plan(g, plan, val, false, to);
+  EXPECT_EQ(quant::plan_to_json(plan), quant::plan_to_json(before));
+  EXPECT_EQ(r.end.top1, r.start.top1);
+}
+
 TEST(TuneTest, BadInputs) {
   const Graph g = tiny_net();
   MemoryDataset calib = labelled_by_float(g, 64, 11);
@@ -179,6 +225,11 @@ TEST(TuneTest, BadInputs) {
   to.k = -1;
   EXPECT_THROW((void)tune_plan(g, plan, calib, false, to), Error);
   to.k = 1;
+  for (double z : {-0.5, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    to.z = z;
+    EXPECT_THROW((void)tune_plan(g, plan, calib, false, to), Error) << z;
+  }
+  to.z = 0;
   MemoryDataset unlabelled(Tensor({4, 1, 8, 8}), {});
   try {
     (void)tune_plan(g, plan, unlabelled, false, to);
