@@ -6,48 +6,97 @@
 
 namespace gammaq {
 
-void round_to_grid(std::span<float> x, int frac, quant::Rounding rounding) noexcept {
-  for (float& v : x)
-    v = static_cast<float>(
-        std::ldexp(static_cast<double>(quant::round_scaled(std::ldexp(v, frac), rounding)), -frac));
-}
-
 namespace {
 
-// Quantized copies of node n's weights and bias under layer format l (the bias at accumulator
-// precision needs the input's format, already in fq.value_format).
-void quantize_layer(const Graph& g, const Node& n, const quant::LayerFormat& l,
-                    quant::Rounding rounding, FakeQuant& fq) {
-  const Tensor& w = g.values[n.inputs[1]].data;
-  Tensor wq = w;
-  const int64_t channels = w.shape[0];
-  const int64_t per = w.numel() / channels;
+// Checks a layer's per-channel format count against its weight.
+void check_channels(const Node& n, const quant::LayerFormat& l, int64_t channels) {
   if (!l.weight_channel_frac.empty() &&
       static_cast<int64_t>(l.weight_channel_frac.size()) != channels)
     throw Error(ErrorKind::InvalidData,
                 str_cat("quant plan: layer '", n.name, "' has ", l.weight_channel_frac.size(),
                         " channel formats, the weight has ", channels, " output channels"));
-  for (int64_t c = 0; c < channels; ++c) {
-    quant::Format f = l.weight;
-    if (!l.weight_channel_frac.empty()) f.frac = l.weight_channel_frac[static_cast<size_t>(c)];
-    quant::fake_quant(
-        std::span<float>(wq.data).subspan(static_cast<size_t>(c * per), static_cast<size_t>(per)),
-        f, rounding);
+}
+
+quant::Format channel_format(const quant::LayerFormat& l, int64_t c) {
+  quant::Format f = l.weight;
+  if (!l.weight_channel_frac.empty()) f.frac = l.weight_channel_frac[static_cast<size_t>(c)];
+  return f;
+}
+
+}  // namespace
+
+LayerCodes layer_codes(const Graph& g, const Node& n, const quant::LayerFormat& l,
+                       const quant::Format& input, quant::Rounding rounding) {
+  const Tensor& w = g.values[n.inputs[1]].data;
+  const int64_t channels = w.shape[0];
+  const int64_t per = w.numel() / channels;
+  check_channels(n, l, channels);
+  LayerCodes c;
+  c.input_frac = input.frac;
+  c.weight.resize(w.data.size());
+  for (int64_t m = 0; m < channels; ++m) {
+    const quant::Format f = channel_format(l, m);
+    c.weight_frac.push_back(f.frac);
+    for (int64_t k = m * per; k < (m + 1) * per; ++k)
+      c.weight[static_cast<size_t>(k)] =
+          static_cast<int32_t>(quant::quantize_code(w.data[static_cast<size_t>(k)], f, rounding));
+  }
+  if (n.inputs.size() > 2) {
+    const Tensor& b = g.values[n.inputs[2]].data;
+    quant::Format wide;  // a 32-bit signed accumulator for biases finer than it
+    wide.bits = 32;
+    for (int64_t m = 0; m < channels; ++m) {
+      const int acc_frac = c.weight_frac[static_cast<size_t>(m)] + input.frac;
+      const double v = b.data[static_cast<size_t>(m)];
+      if (l.bias_at_accumulator) {
+        c.bias.push_back(quant::accumulator_bias(v, acc_frac, rounding).accumulator());
+      } else {
+        const int64_t code = quant::quantize_code(v, l.bias, rounding);
+        c.bias.push_back(quant::requantize(code, l.bias.frac - acc_frac, wide, rounding));
+      }
+    }
+  }
+  return c;
+}
+
+namespace {
+
+// Quantized copies of node n's weights and bias under layer format l. With a quantized input
+// they are the values of layer_codes (the integer engine's constants); with a float input
+// (float feature maps) the weights are rounded alone, an accumulator-precision bias stays
+// float and a bias with its own format is rounded to it.
+void quantize_layer(const Graph& g, const Node& n, const quant::LayerFormat& l,
+                    quant::Rounding rounding, FakeQuant& fq) {
+  const Tensor& w = g.values[n.inputs[1]].data;
+  const int64_t channels = w.shape[0];
+  const int64_t per = w.numel() / channels;
+  const auto& in = fq.value_format[n.inputs[0]];
+  Tensor wq = w;
+  if (in) {
+    const LayerCodes c = layer_codes(g, n, l, *in, rounding);
+    for (size_t k = 0; k < wq.data.size(); ++k)
+      wq.data[k] = static_cast<float>(std::ldexp(static_cast<double>(c.weight[k]),
+                                                 -c.weight_frac[k / static_cast<size_t>(per)]));
+    if (n.inputs.size() > 2) {
+      Tensor bq = g.values[n.inputs[2]].data;
+      for (size_t m = 0; m < bq.data.size(); ++m)
+        bq.data[m] = static_cast<float>(
+            std::ldexp(static_cast<double>(c.bias[m]), -(c.weight_frac[m] + c.input_frac)));
+      fq.constant[n.inputs[2]] = std::move(bq);
+    }
+  } else {
+    check_channels(n, l, channels);
+    for (int64_t m = 0; m < channels; ++m)
+      quant::fake_quant(
+          std::span<float>(wq.data).subspan(static_cast<size_t>(m * per), static_cast<size_t>(per)),
+          channel_format(l, m), rounding);
+    if (n.inputs.size() > 2) {
+      Tensor bq = g.values[n.inputs[2]].data;
+      if (!l.bias_at_accumulator) quant::fake_quant(bq.data, l.bias, rounding);
+      fq.constant[n.inputs[2]] = std::move(bq);
+    }
   }
   fq.constant[n.inputs[1]] = std::move(wq);
-  if (n.inputs.size() > 2) {
-    Tensor bq = g.values[n.inputs[2]].data;
-    if (!l.bias_at_accumulator) {
-      quant::fake_quant(bq.data, l.bias, rounding);
-    } else if (const auto& in = fq.value_format[n.inputs[0]]; in && l.weight_channel_frac.empty()) {
-      round_to_grid(bq.data, l.weight.frac + in->frac, rounding);
-    } else if (in) {
-      for (int64_t c = 0; c < channels; ++c)
-        round_to_grid(std::span<float>(bq.data).subspan(static_cast<size_t>(c), 1),
-                      l.weight_channel_frac[static_cast<size_t>(c)] + in->frac, rounding);
-    }
-    fq.constant[n.inputs[2]] = std::move(bq);
-  }
 }
 
 const quant::LayerFormat& layer_of(const Graph& g, const quant::QuantPlan& plan, const Node& n) {

@@ -8,6 +8,7 @@
 // output is then rounded to its format.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
@@ -29,7 +30,19 @@ namespace gammaq {
 void update_fake_quant(const Graph& g, const quant::QuantPlan& plan, FakeQuant& fq,
                        std::span<const size_t> layer_nodes);
 
-// Rounds x to the grid 2^-frac without saturation (accumulator-precision biases).
-void round_to_grid(std::span<float> x, int frac, quant::Rounding rounding) noexcept;
+// The integer constants of one Conv/Gemm under its formats, shared by the simulation (which
+// holds their values as floats, exactly) and the integer engine.
+struct LayerCodes {
+  std::vector<int32_t> weight;   // codes, in the float weight's layout
+  std::vector<int> weight_frac;  // per output channel
+  // Per output channel, at the accumulator's scale 2^-(weight_frac[c] + input frac); empty
+  // when the layer has no bias. Accumulator-precision biases: quant::accumulator_bias; biases
+  // with their own format: their code aligned by a left shift, or by a rounding right shift
+  // when their format is finer than the accumulator (ALGORITHMS.md 1.2).
+  std::vector<int64_t> bias;
+  int input_frac = 0;
+};
+[[nodiscard]] LayerCodes layer_codes(const Graph& g, const Node& n, const quant::LayerFormat& l,
+                                     const quant::Format& input, quant::Rounding rounding);
 
 }  // namespace gammaq

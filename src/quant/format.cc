@@ -250,4 +250,51 @@ int64_t requantize(int64_t acc, int shift, const Format& out, Rounding rounding)
   return std::clamp(t, lo, hi);
 }
 
+int64_t requantize_ratio(int64_t num, int64_t den, int shift, const Format& out,
+                         Rounding rounding) noexcept {
+  if (den == 1) return requantize(num, shift, out, rounding);
+  const int64_t lo = out.qmin();
+  const int64_t hi = out.qmax();
+  if (num == 0) return 0;
+  // |num| < 2^63 and den < 2^63: scale within 128 bits, saturating where the result must.
+  __int128 n = num, d = den;
+  if (shift < 0) {
+    if (shift < -62) return num > 0 ? hi : lo;
+    n *= static_cast<__int128>(1) << -shift;
+  } else if (shift > 0) {
+    if (shift > 62) return 0;  // |num / den| * 2^-63 < 1/2
+    d *= static_cast<__int128>(1) << shift;
+  }
+  // n = t * d + r with t = floor(n / d), 0 <= r < d.
+  __int128 t = n / d, r = n % d;
+  if (r < 0) {
+    r += d;
+    t -= 1;
+  }
+  const __int128 twice = 2 * r;
+  bool up = false;
+  switch (rounding) {
+    case Rounding::HalfEven: up = twice > d || (twice == d && (t & 1) != 0); break;
+    case Rounding::HalfAway: up = twice > d || (twice == d && n >= 0); break;
+    case Rounding::HalfUp: up = twice >= d; break;
+  }
+  if (up) t += 1;
+  return static_cast<int64_t>(std::clamp<__int128>(t, lo, hi));
+}
+
+double AccumulatorBias::value(int acc_frac) const noexcept {
+  return std::ldexp(static_cast<double>(code), shift - acc_frac);
+}
+
+AccumulatorBias accumulator_bias(double b, int acc_frac, Rounding rounding) noexcept {
+  AccumulatorBias r;
+  if (!(std::fabs(b) < 1e300)) return r;  // NaN/inf never reach here (import checks)
+  constexpr int64_t kLimit = int64_t{1} << 24;
+  while (true) {
+    r.code = round_scaled(std::ldexp(b, acc_frac - r.shift), rounding);
+    if (r.code > -kLimit && r.code < kLimit) return r;
+    ++r.shift;
+  }
+}
+
 }  // namespace gammaq::quant

@@ -81,4 +81,23 @@ void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noe
 [[nodiscard]] int64_t requantize(int64_t acc, int shift, const Format& out,
                                  Rounding rounding) noexcept;
 
+// R(num * 2^-shift / den) for den >= 1, computed exactly on integers (128-bit), then saturated
+// to [out.qmin(), out.qmax()]: average pooling's division by the window size. Equals
+// requantize(num, shift, out, rounding) for den == 1.
+[[nodiscard]] int64_t requantize_ratio(int64_t num, int64_t den, int shift, const Format& out,
+                                       Rounding rounding) noexcept;
+
+// A bias at accumulator precision (frac acc_frac), held as code * 2^-(acc_frac - shift): the
+// code is R(b * 2^(acc_frac - shift)) with the smallest shift >= 0 that keeps |code| < 2^24,
+// so the value is exact in float (the simulation) and code << shift is the integer the
+// accumulator starts from (the integer engine). shift > 0 only for biases far larger than
+// the accumulator's step (16-bit formats).
+struct AccumulatorBias {
+  int64_t code = 0;
+  int shift = 0;
+  [[nodiscard]] int64_t accumulator() const noexcept { return code * (int64_t{1} << shift); }
+  [[nodiscard]] double value(int acc_frac) const noexcept;
+};
+[[nodiscard]] AccumulatorBias accumulator_bias(double b, int acc_frac, Rounding rounding) noexcept;
+
 }  // namespace gammaq::quant

@@ -457,6 +457,63 @@ namespace {
 
 // The vectorised span fake_quant must equal the scalar definition element by element,
 // on random values, exact ties and out-of-range values, for every rounding mode.
+// Average pooling's rounding: R(num * 2^-shift / den) against long double division (exact
+// enough here: a non-tie quotient of these small integers is at least 1/(2 den 2^shift) from
+// a tie, and ties are exactly representable), every rounding mode, both saturation ends.
+TEST(RequantizeRatio, MatchesRationalOracle) {
+  std::mt19937_64 gen(5150);
+  int ties = 0;
+  for (int trial = 0; trial < 200000; ++trial) {
+    const int64_t num = static_cast<int64_t>(uniform_int(gen, -(1 << 20), 1 << 20));
+    const int64_t den = static_cast<int64_t>(uniform_int(gen, 1, 60));
+    const int shift = static_cast<int>(uniform_int(gen, -6, 12));
+    const Format out = make_format(static_cast<int>(uniform_int(gen, 2, 16)), 0, (trial & 1) == 0);
+    const Rounding mode = kModes[trial % 3];
+    const long double x = std::ldexp(static_cast<long double>(num), -shift) / den;
+    int64_t want = 0;
+    if (x <= out.qmin()) {
+      want = out.qmin();
+    } else if (x >= out.qmax()) {
+      want = out.qmax();
+    } else {
+      switch (mode) {
+        case Rounding::HalfEven: want = static_cast<int64_t>(std::nearbyint(x)); break;
+        case Rounding::HalfAway: want = static_cast<int64_t>(std::round(x)); break;
+        case Rounding::HalfUp: want = static_cast<int64_t>(std::floor(x + 0.5L)); break;
+      }
+    }
+    ties += x - std::floor(x) == 0.5L;
+    ASSERT_EQ(requantize_ratio(num, den, shift, out, mode), want)
+        << num << " / " << den << " * 2^" << -shift << " " << rounding_name(mode) << " bits "
+        << out.bits << " signed " << out.is_signed;
+    if (den == 1) {
+      ASSERT_EQ(requantize_ratio(num, 1, shift, out, mode), requantize(num, shift, out, mode));
+    }
+  }
+  EXPECT_GT(ties, 1000) << "the draw must hit ties for the tie rules to be tested";
+}
+
+// Accumulator-precision biases: exact in float, the code as fine as 24 bits allow.
+TEST(AccumulatorBias, FloatExactAndFinest) {
+  std::mt19937_64 gen(99);
+  for (int trial = 0; trial < 20000; ++trial) {
+    const double b = std::ldexp(uniform01(gen) - 0.5, static_cast<int>(uniform_int(gen, -12, 12)));
+    const int frac = static_cast<int>(uniform_int(gen, -4, 40));
+    const AccumulatorBias a = accumulator_bias(b, frac, Rounding::HalfEven);
+    ASSERT_LT(std::llabs(a.code), int64_t{1} << 24);
+    const double v = a.value(frac);
+    ASSERT_EQ(static_cast<double>(static_cast<float>(v)), v) << "exact in float";
+    ASSERT_EQ(std::ldexp(v, frac), static_cast<double>(a.accumulator()))
+        << "on the accumulator grid";
+    if (a.shift == 0) {
+      ASSERT_EQ(a.code, round_scaled(std::ldexp(b, frac), Rounding::HalfEven));
+    } else {  // one bit finer would not fit
+      ASSERT_GE(std::llabs(round_scaled(std::ldexp(b, frac - a.shift + 1), Rounding::HalfEven)),
+                int64_t{1} << 24);
+    }
+  }
+}
+
 TEST(FakeQuantSpan, EqualsScalarDefinition) {
   std::mt19937 rng(4242);
   std::uniform_real_distribution<float> u(-20.0f, 20.0f);
