@@ -12,7 +12,8 @@
 
 namespace gammaq {
 
-struct FakeQuant;  // engine/fake_quant.h
+struct FakeQuant;       // engine/fake_quant.h
+class IntegerProgram;  // engine/integer.h
 
 enum class KernelImpl {
   Reference,  // plain loops, double accumulation: the definition of correct
@@ -32,6 +33,10 @@ struct ExecutorOptions {
   // rerun() can round it again to a changed format without re-running its producer (feature-
   // map tuning). Costs one more copy of every rounded activation.
   bool keep_unquantized = false;
+  // Integer numerics (must outlive the executor): every activation is an integer code of its
+  // format and every node runs its bit-exact integer kernel (`impl` and `fake_quant` are
+  // ignored). run() returns the output's codes times its step, exactly.
+  const IntegerProgram* integer = nullptr;
 };
 
 // Reads GAMMAQ_KERNELS (reference|fast) when set, else returns `fallback`. Throws
@@ -67,6 +72,8 @@ class Executor {
   void reload_constants(size_t node);
   // The plain NCHW tensor of activation `id` from the last run.
   [[nodiscard]] const Tensor& value(int id);
+  // With integer numerics: the codes of activation `id` from the last run (NCHW).
+  [[nodiscard]] const std::vector<int32_t>& codes(int id) const;
   // The kernel that ran node `node_index` in the last run ("reference", or oneDNN's name).
   [[nodiscard]] std::string kernel_name(size_t node_index);
   void set_tap(Tap tap) { tap_ = std::move(tap); }
@@ -81,6 +88,7 @@ class Executor {
   ExecutorOptions options_;
   std::vector<Tensor> acts_;  // one per value; constants stay empty (read from the graph)
   std::vector<std::vector<float>> raw_;  // keep_unquantized: values before rounding
+  std::vector<std::vector<int32_t>> codes_;  // integer numerics: per value
   int64_t batch_ = -1;
   Tap tap_;
   struct FastState;

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "engine/fake_quant.h"
+#include "engine/integer.h"
 #include "gammaq/error.h"
 #include "kernels/fast/fast.h"
 #include "kernels/kernels.h"
@@ -50,7 +51,25 @@ void Executor::prepare(int64_t batch) {
   }
 }
 
-const Tensor& Executor::value(int id) { return fast_ ? fast_->graph->plain(id) : acts_[id]; }
+const std::vector<int32_t>& Executor::codes(int id) const {
+  GAMMAQ_CHECK(options_.integer && id >= 0 && static_cast<size_t>(id) < codes_.size(),
+               "codes: integer numerics only, value ", id);
+  return codes_[static_cast<size_t>(id)];
+}
+
+const Tensor& Executor::value(int id) {
+  if (options_.integer) {  // dequantized on demand
+    Shape s = g_.values[static_cast<size_t>(id)].shape;
+    s[0] = batch_;
+    Tensor& t = acts_[static_cast<size_t>(id)];
+    t = Tensor(std::move(s));
+    const quant::Format& f = options_.integer->format(id);
+    const std::vector<int32_t>& c = codes(id);
+    for (size_t i = 0; i < c.size(); ++i) t.data[i] = static_cast<float>(quant::dequantize(c[i], f));
+    return t;
+  }
+  return fast_ ? fast_->graph->plain(id) : acts_[id];
+}
 
 const Tensor& Executor::run(const Tensor& images) {
   const Shape& want = g_.values[g_.input].shape;
@@ -67,6 +86,11 @@ const Tensor& Executor::run(const Tensor& images) {
       throw Error(ErrorKind::InvalidOption,
                   str_cat("batch of ", images.shape[0], " images: tensor '", v.name,
                           "' would exceed 2^31 values; use a smaller batch"));
+  if (options_.integer) {
+    batch_ = images.shape[0];
+    run_integer(*options_.integer, images, codes_);
+    return value(g_.output);
+  }
   prepare(images.shape[0]);
   if (fast_) {
     const Tensor& out = fast_->graph->run(images);
@@ -82,6 +106,7 @@ const Tensor& Executor::run(const Tensor& images) {
 const Tensor& Executor::rerun(const Tensor* images, const std::vector<bool>& dirty_nodes,
                               const std::vector<bool>& requantize) {
   GAMMAQ_CHECK(batch_ >= 1, "rerun before run");
+  GAMMAQ_CHECK(!options_.integer, "rerun: not with integer numerics");
   GAMMAQ_CHECK(dirty_nodes.size() == g_.nodes.size(), "rerun: one flag per node");
   GAMMAQ_CHECK(requantize.empty() || (options_.keep_unquantized && options_.fake_quant &&
                                       requantize.size() == g_.values.size()),

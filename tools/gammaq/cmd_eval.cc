@@ -37,20 +37,7 @@ int run_eval() {
   auto data = open_data_for(args.data, args.pre.resolve(m.graph), m.graph, Need::Images);
   FakeQuant fq;
   if (!args.quant.empty()) {
-    std::ifstream f(args.quant);
-    if (!f) throw Error(ErrorKind::Io, str_cat(args.quant, ": cannot open"));
-    std::stringstream ss;
-    ss << f.rdbuf();
-    const quant::QuantPlan plan = quant::plan_from_json(ss.str(), args.quant);
-    if (!plan.model_sha256.empty() && plan.model_sha256 != file_fingerprint(args.model))
-      throw Error(ErrorKind::InvalidData,
-                  str_cat(args.quant, ": made for another model file (model '", plan.model,
-                          "', fingerprint ", plan.model_sha256, "), not ", args.model));
-    try {
-      fq = resolve_plan(m.graph, plan);
-    } catch (const Error& e) {
-      throw with_context(e, args.quant);
-    }
+    fq = resolve_plan(m.graph, load_plan(args.quant, m));
     eo.fake_quant = &fq;
   }
   Executor exec(m.graph, eo);

@@ -1,6 +1,8 @@
 // gammaq quantize MODEL.onnx --calib SPEC [--val SPEC] [--test SPEC] --wbits W --abits A ...
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -130,6 +132,12 @@ int run_quantize() {
   }
   std::filesystem::create_directories(args.out);
   write_text_file(args.out + "/quant.json", quant::plan_to_json(rep.plan));
+  {  // the model beside its formats, so DIR alone is a quantized model (gammaq run DIR)
+    std::ifstream f(args.model, std::ios::binary);
+    std::stringstream bytes;
+    bytes << f.rdbuf();
+    write_text_file(args.out + "/model.onnx", bytes.str());
+  }
   const std::string summary = summary_json(g, rep, fa, qa, eval_seconds, args.tune);
   write_text_file(args.out + "/summary.json", summary);
   if (args.json) {
@@ -146,7 +154,7 @@ int run_quantize() {
           fa.top1(), fa.top5(), qa.top1(), qa.top5(), 100.0 * (fa.top1() - qa.top1()),
           static_cast<long long>(qa.images), score_spec.c_str(),
           static_cast<long long>(qa.tied_top1));
-    std::printf("  wrote %s/quant.json and %s/summary.json\n", args.out.c_str(), args.out.c_str());
+    std::printf("  wrote %s/quant.json, summary.json and model.onnx\n", args.out.c_str());
   }
   return 0;
 }

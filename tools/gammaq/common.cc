@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
@@ -94,6 +96,24 @@ std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess
   if (need == Need::LabelledImages && !data->has_labels())
     throw Error(ErrorKind::InvalidData, str_cat(spec, ": has no labels; accuracy needs labels"));
   return data;
+}
+
+quant::QuantPlan load_plan(const std::string& quant_path, const LoadedModel& model) {
+  std::ifstream f(quant_path);
+  if (!f) throw Error(ErrorKind::Io, str_cat(quant_path, ": cannot open"));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  quant::QuantPlan plan = quant::plan_from_json(ss.str(), quant_path);
+  if (!plan.model_sha256.empty() && plan.model_sha256 != file_fingerprint(model.path))
+    throw Error(ErrorKind::InvalidData,
+                str_cat(quant_path, ": made for another model file (model '", plan.model,
+                        "', fingerprint ", plan.model_sha256, "), not ", model.path));
+  try {
+    (void)resolve_plan(model.graph, plan);
+  } catch (const Error& e) {
+    throw with_context(e, quant_path);
+  }
+  return plan;
 }
 
 Accuracy evaluate_plan(const Graph& g, const quant::QuantPlan* plan, Dataset& data, int threads,

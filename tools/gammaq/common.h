@@ -21,6 +21,10 @@ struct LoadedModel {
 // Imports MODEL and runs the graph passes; errors carry the file name.
 [[nodiscard]] LoadedModel load_model(const std::string& path);
 
+// Reads a quant.json and checks it was made for the model file at model_path (fingerprint)
+// and fits its graph; errors name the quant.json.
+[[nodiscard]] quant::QuantPlan load_plan(const std::string& quant_path, const LoadedModel& model);
+
 // Preprocessing flags for raw images, used when the model has no gammaq.preprocess metadata
 // (and overriding it field by field when given).
 struct PreprocessFlags {
@@ -68,6 +72,7 @@ using Subcommand = int (*)();
 void add_inspect(CLI::App& app, Subcommand& run);
 void add_eval(CLI::App& app, Subcommand& run);
 void add_quantize(CLI::App& app, Subcommand& run);
+void add_run(CLI::App& app, Subcommand& run);
 void add_sweep(CLI::App& app, Subcommand& run);
 void add_mixed(CLI::App& app, Subcommand& run);
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   gammaq::cli::add_inspect(app, run);
   gammaq::cli::add_eval(app, run);
   gammaq::cli::add_quantize(app, run);
+  gammaq::cli::add_run(app, run);
   gammaq::cli::add_sweep(app, run);
   gammaq::cli::add_mixed(app, run);
   try {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/kernels.h"
+#include "kernels/reference/loops.h"
 
 namespace gammaq::kernels {
 
@@ -109,17 +110,7 @@ void pad_f32_ref(const Shape& xs, const std::vector<int64_t>& pads, float value,
 
 void concat_f32_ref(int64_t axis, std::span<const Shape> xs, std::span<const float* const> x,
                     const Shape& ys, float* y) noexcept {
-  int64_t outer = 1, inner = 1;
-  for (int64_t k = 0; k < axis; ++k) outer *= ys[k];
-  for (size_t k = axis + 1; k < ys.size(); ++k) inner *= ys[k];
-  const int64_t ychunk = ys[axis] * inner;
-  int64_t offset = 0;
-  for (size_t t = 0; t < xs.size(); ++t) {
-    const int64_t chunk = xs[t][axis] * inner;
-    for (int64_t o = 0; o < outer; ++o)
-      std::copy(x[t] + o * chunk, x[t] + (o + 1) * chunk, y + o * ychunk + offset);
-    offset += chunk;
-  }
+  concat_loop(axis, xs, x, ys, y, [](size_t, float v) { return v; });
 }
 
 }  // namespace gammaq::kernels

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <span>
 
 #include "kernels/kernels.h"
 
@@ -147,6 +148,24 @@ void lrn_loop(int64_t n, int64_t c, int64_t hw, int64_t size, const T* x, Store 
         store((i * c + ch) * hw + p, sq);
       }
     }
+  }
+}
+
+// Concatenation along `axis`: y's slice from input t holds convert(t, value) of its values.
+template <typename T, typename U, typename Convert>
+void concat_loop(int64_t axis, std::span<const Shape> xs, std::span<const T* const> x,
+                 const Shape& ys, U* y, Convert convert) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t k = 0; k < axis; ++k) outer *= ys[static_cast<size_t>(k)];
+  for (size_t k = static_cast<size_t>(axis) + 1; k < ys.size(); ++k) inner *= ys[k];
+  const int64_t ychunk = ys[static_cast<size_t>(axis)] * inner;
+  int64_t offset = 0;
+  for (size_t t = 0; t < xs.size(); ++t) {
+    const int64_t chunk = xs[t][static_cast<size_t>(axis)] * inner;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < chunk; ++i)
+        y[o * ychunk + offset + i] = convert(t, x[t][o * chunk + i]);
+    offset += chunk;
   }
 }
 

@@ -1,0 +1,161 @@
+// gammaq run DIR --data SPEC [--model MODEL.onnx] [--limit N] [--batch B] [--threads T]
+//            [--verify fast|reference] [--json] [--quiet]
+// Integer inference of a quantized model: DIR holds quant.json and model.onnx (what
+// `gammaq quantize --out DIR` writes). With --verify, the same batches also run through the
+// fixed-point simulation and every logit is compared as an integer code.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "engine/fake_quant.h"
+#include "engine/integer.h"
+#include "gammaq/error.h"
+#include "gammaq/evaluate.h"
+#include "gammaq/executor.h"
+#include "kernels/fast/fast.h"
+
+namespace gammaq::cli {
+namespace {
+
+struct RunArgs {
+  std::string dir, data, model, verify;
+  int64_t limit = -1, batch = 64;
+  int threads = 0;
+  bool json = false, quiet = false;
+  PreprocessFlags pre;
+} args;
+
+int run_run() {
+  const std::string model_path = args.model.empty() ? args.dir + "/model.onnx" : args.model;
+  if (!std::filesystem::exists(model_path))
+    throw Error(ErrorKind::Io, str_cat(model_path, ": no such file (quantize --out writes it; or "
+                                                   "name the model with --model)"));
+  if (args.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
+  const LoadedModel m = load_model(model_path);
+  const std::string quant_path = args.dir + "/quant.json";
+  const quant::QuantPlan plan = load_plan(quant_path, m);
+  std::unique_ptr<IntegerProgram> program;
+  try {
+    program = std::make_unique<IntegerProgram>(m.graph, plan);
+  } catch (const Error& e) {
+    throw with_context(e, quant_path);
+  }
+  auto data = open_data_for(args.data, args.pre.resolve(m.graph), m.graph, Need::LabelledImages);
+  ExecutorOptions eo;
+  eo.threads = args.threads;
+  eo.integer = program.get();
+  Executor exec(m.graph, eo);
+
+  // The simulation beside it, batch by batch, when verifying.
+  std::unique_ptr<FakeQuant> fq;
+  std::unique_ptr<Executor> sim;
+  if (!args.verify.empty()) {
+    fq = std::make_unique<FakeQuant>(resolve_plan(m.graph, plan));
+    sim = std::make_unique<Executor>(
+        m.graph, ExecutorOptions{args.verify == "reference" ? KernelImpl::Reference
+                                                            : KernelImpl::Fast,
+                                 args.threads, fq.get()});
+  }
+  const quant::Format& out_format = program->format(m.graph.output);
+  int64_t differ_logits = 0, differ_images = 0, differ_top1 = 0, max_steps = 0, logits = 0;
+  const int64_t total = args.limit < 0 ? data->size() : std::min(args.limit, data->size());
+  Progress progress("run " + m.graph.name, total, args.quiet);
+  EvalOptions opts;
+  opts.batch = args.batch;
+  opts.limit = args.limit;
+  int64_t offset = 0;
+  opts.on_batch = [&](int64_t done, const Tensor& out) {
+    if (sim) {
+      const Tensor images = data->read(offset, done - offset).images;
+      const Tensor& s = sim->run(images);
+      const std::vector<int32_t>& codes = exec.codes(m.graph.output);
+      const int64_t n = out.shape[0], classes = out.numel() / n;
+      for (int64_t i = 0; i < n; ++i) {
+        bool any = false;
+        int64_t best_int = 0, best_sim = 0;
+        for (int64_t k = 0; k < classes; ++k) {
+          const size_t j = static_cast<size_t>(i * classes + k);
+          const double sim_code = std::ldexp(static_cast<double>(s.data[j]), out_format.frac);
+          const int64_t d = std::llround(std::fabs(sim_code - codes[j]));
+          if (d != 0 || sim_code != std::nearbyint(sim_code)) {
+            ++differ_logits;
+            any = true;
+          }
+          max_steps = std::max(max_steps, d);
+          if (codes[j] > codes[static_cast<size_t>(i * classes + best_int)]) best_int = k;
+          if (s.data[j] > s.data[static_cast<size_t>(i * classes + best_sim)]) best_sim = k;
+        }
+        logits += classes;
+        differ_images += any;
+        differ_top1 += best_int != best_sim;
+      }
+    }
+    offset = done;
+    progress.update(done);
+  };
+  const Accuracy acc = evaluate(exec, *data, opts);
+  progress.finish();
+  const int threads = kernels::kernel_threads();
+  if (args.json) {
+    nlohmann::ordered_json j;
+    j["top1"] = acc.top1();
+    j["top5"] = acc.top5();
+    j["images"] = acc.images;
+    j["images_per_s"] = acc.images_per_s();
+    j["threads"] = threads;
+    j["tied_top1"] = acc.tied_top1;
+    if (sim) {
+      j["verify"] = {{"against", args.verify},
+                     {"logits", logits},
+                     {"differing_logits", differ_logits},
+                     {"differing_images", differ_images},
+                     {"differing_top1", differ_top1},
+                     {"max_difference_steps", max_steps}};
+    }
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf(
+        "%s integer on %s: top-1 %.4f  top-5 %.4f  (%lld images, %lld with a tied top score; "
+        "%.1f images/s on %d thread(s))\n",
+        m.graph.name.c_str(), args.data.c_str(), acc.top1(), acc.top5(),
+        static_cast<long long>(acc.images), static_cast<long long>(acc.tied_top1),
+        acc.images_per_s(), threads);
+    if (sim)
+      std::printf(
+          "  verify against the %s simulation: %lld of %lld logits differ (%lld images, %lld "
+          "with another top-1; largest difference %lld steps)%s\n",
+          args.verify.c_str(), static_cast<long long>(differ_logits),
+          static_cast<long long>(logits), static_cast<long long>(differ_images),
+          static_cast<long long>(differ_top1), static_cast<long long>(max_steps),
+          differ_logits == 0 ? ": bit-exact" : "");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, Subcommand& run) {
+  CLI::App* sub =
+      app.add_subcommand("run", "integer inference of a quantized model (bit-exact engine)");
+  sub->add_option("DIR", args.dir, "folder with quant.json and model.onnx (quantize --out)")
+      ->required();
+  sub->add_option("--data", args.data, "labelled dataset SPEC, e.g. fashion-mnist:test")
+      ->required();
+  sub->add_option("--model", args.model, "the ONNX model (default DIR/model.onnx)");
+  sub->add_option("--limit", args.limit, "run only the first N images");
+  sub->add_option("--batch", args.batch, "images per batch (default 64)");
+  sub->add_option("--threads", args.threads, "kernel threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
+  sub->add_option("--verify", args.verify,
+                  "compare every logit with the fixed-point simulation: fast or reference")
+      ->check(CLI::IsMember({"fast", "reference"}));
+  sub->add_flag("--json", args.json, "print one JSON object on stdout");
+  sub->add_flag("--quiet", args.quiet, "no progress on stderr");
+  args.pre.add_to(*sub);
+  sub->callback([&run] { run = run_run; });
+}
+
+}  // namespace gammaq::cli
