@@ -50,8 +50,8 @@ IntegerProgram::IntegerProgram(const Graph& g, const quant::QuantPlan& plan)
     switch (n.op) {
       case OpType::Conv:
       case OpType::Gemm: {
-        in.codes = layer_codes(g, n, plan.layers.at(n.name), formats_[static_cast<size_t>(x)],
-                               rounding_);
+        in.codes =
+            layer_codes(g, n, plan.layers.at(n.name), formats_[static_cast<size_t>(x)], rounding_);
         std::vector<int> shift;
         for (int fw : in.codes.weight_frac) shift.push_back(fw + fx - out.frac);
         in.stage = stage(std::move(shift));
@@ -88,8 +88,8 @@ IntegerProgram::IntegerProgram(const Graph& g, const quant::QuantPlan& plan)
       case OpType::Reshape:
       case OpType::Identity:
       case OpType::Dropout:
-        in.stage = stage({n.op == OpType::LRN ? kernels::kLrnMultiplierBits + fx - out.frac
-                                              : fx - out.frac});
+        in.stage = stage(
+            {n.op == OpType::LRN ? kernels::kLrnMultiplierBits + fx - out.frac : fx - out.frac});
         if (n.op == OpType::Relu) {
           in.stage.lo = std::max<int64_t>(in.stage.lo, 0);
         } else if (n.op == OpType::Clip) {
@@ -189,8 +189,8 @@ void run_integer(const IntegerProgram& p, const Tensor& images,
       case OpType::Mul: {
         const std::vector<int32_t>& x0 = codes[static_cast<size_t>(n.inputs[0])];
         kernels::binary_int_ref(n.op, x0, p.format(n.inputs[0]).frac,
-                                codes[static_cast<size_t>(n.inputs[1])],
-                                p.format(n.inputs[1]).frac, in.stage, y);
+                                codes[static_cast<size_t>(n.inputs[1])], p.format(n.inputs[1]).frac,
+                                in.stage, y);
         break;
       }
       case OpType::Concat: {

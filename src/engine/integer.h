@@ -19,7 +19,7 @@ struct IntegerNode {
   kernels::OutputStage stage;
   std::vector<kernels::OutputStage> input_stages;  // Concat: one per input
   LayerCodes codes;                                // Conv / Gemm
-  bool wide = false;      // Conv / Gemm: int64 accumulation (int32 cannot be proven safe)
+  bool wide = false;         // Conv / Gemm: int64 accumulation (int32 cannot be proven safe)
   int accumulator_bits = 0;  // Conv / Gemm: bits of the largest possible |accumulator|, + sign
 };
 

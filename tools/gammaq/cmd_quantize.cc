@@ -1,10 +1,10 @@
 // gammaq quantize MODEL.onnx --calib SPEC [--val SPEC] [--test SPEC] --wbits W --abits A ...
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common.h"
 #include "core/atomic_file.h"
@@ -22,7 +22,7 @@ struct QuantizeArgs {
   std::string bbits = "acc", granularity = "layer", rounding = "half_even", alpha = "1";
   std::string overrides, kernels = "fast", tune = "none";
   int wbits = 8, abits = 8, window = 4, threads = 0, bft_k = 1;
-  double c0 = 1.0, c1 = 0.0, bft_z = 0.0;
+  double c0 = 1.0, c1 = 0.0, bft_z = 1.645;
   int64_t val_limit = -1, cache_mb = 4096;
   bool no_cache = false, no_memo = false;
   int64_t limit = -1, test_limit = -1, batch = 64;
@@ -201,7 +201,7 @@ void add_quantize(CLI::App& app, Subcommand& run) {
   sub->add_option("--bft-k", args.bft_k, "K_BFT: fracs tried around the current one (default 1)");
   sub->add_option("--bft-z", args.bft_z,
                   "significance a tuning move needs: paired z on the validation images "
-                  "(default 0: any gain, the paper; 1.645: one-sided 5%)");
+                  "(default 1.645: one-sided 5%; 0: any gain, the paper)");
   sub->add_option("--c0", args.c0, "tuning metric weight of top-1 (default 1)");
   sub->add_option("--c1", args.c1, "tuning metric weight of top-5 (default 0)");
   sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");

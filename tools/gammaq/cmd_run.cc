@@ -31,8 +31,9 @@ struct RunArgs {
 int run_run() {
   const std::string model_path = args.model.empty() ? args.dir + "/model.onnx" : args.model;
   if (!std::filesystem::exists(model_path))
-    throw Error(ErrorKind::Io, str_cat(model_path, ": no such file (quantize --out writes it; or "
-                                                   "name the model with --model)"));
+    throw Error(ErrorKind::Io, str_cat(model_path,
+                                       ": no such file (quantize --out writes it; or "
+                                       "name the model with --model)"));
   if (args.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
   const LoadedModel m = load_model(model_path);
   const std::string quant_path = args.dir + "/quant.json";
@@ -55,9 +56,9 @@ int run_run() {
   if (!args.verify.empty()) {
     fq = std::make_unique<FakeQuant>(resolve_plan(m.graph, plan));
     sim = std::make_unique<Executor>(
-        m.graph, ExecutorOptions{args.verify == "reference" ? KernelImpl::Reference
-                                                            : KernelImpl::Fast,
-                                 args.threads, fq.get()});
+        m.graph,
+        ExecutorOptions{args.verify == "reference" ? KernelImpl::Reference : KernelImpl::Fast,
+                        args.threads, fq.get()});
   }
   const quant::Format& out_format = program->format(m.graph.output);
   int64_t differ_logits = 0, differ_images = 0, differ_top1 = 0, max_steps = 0, logits = 0;

@@ -29,7 +29,7 @@ struct SweepArgs {
                                    "WQ_FQ",           "WQ_FQ+",    "WQ+_FQ+"};
   int64_t limit = -1, test_limit = -1, batch = 64, val_limit = -1;
   int threads = 0, bft_k = 1;
-  double bft_z = 0.0;
+  double bft_z = 1.645;
   bool no_cache = false;
   bool quiet = false;
   PreprocessFlags pre;
@@ -232,7 +232,8 @@ void add_sweep(CLI::App& app, Subcommand& run) {
       ->delimiter(',');
   sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");
   sub->add_option("--bft-k", args.bft_k, "K_BFT (default 1)");
-  sub->add_option("--bft-z", args.bft_z, "significance a tuning move needs (default 0)");
+  sub->add_option("--bft-z", args.bft_z,
+                  "significance a tuning move needs (default 1.645; 0: the paper)");
   sub->add_flag("--no-cache", args.no_cache, "tune without prefix caching or score memo");
   sub->add_option("--mode", args.mode, "feature-map mode: default | fast | fast-paper | exact");
   sub->add_option("--out", args.out, "output folder (default gammaq_sweep)");

@@ -32,8 +32,8 @@ void conv2d_int_ref(const WindowGeom& g, const int32_t* x, const int32_t* w, con
                     const OutputStage& stage, bool wide, int32_t* y) noexcept {
   auto store = [&](int64_t i, int64_t m, auto acc) { y[i] = stage.apply(acc, m); };
   if (wide)
-    conv2d_loop<int64_t>(g, x, w, [bias](int64_t m) { return bias ? bias[m] : int64_t{0}; },
-                         store);
+    conv2d_loop<int64_t>(
+        g, x, w, [bias](int64_t m) { return bias ? bias[m] : int64_t{0}; }, store);
   else
     conv2d_loop<int32_t>(
         g, x, w, [bias](int64_t m) { return bias ? static_cast<int32_t>(bias[m]) : 0; }, store);
@@ -43,8 +43,8 @@ void gemm_int_ref(int64_t n, int64_t k, int64_t out, const int32_t* x, const int
                   const int64_t* bias, const OutputStage& stage, bool wide, int32_t* y) noexcept {
   auto store = [&](int64_t i, int64_t o, auto acc) { y[i] = stage.apply(acc, o); };
   if (wide)
-    gemm_loop<int64_t>(n, k, out, x, w, [bias](int64_t o) { return bias ? bias[o] : int64_t{0}; },
-                       store);
+    gemm_loop<int64_t>(
+        n, k, out, x, w, [bias](int64_t o) { return bias ? bias[o] : int64_t{0}; }, store);
   else
     gemm_loop<int32_t>(
         n, k, out, x, w, [bias](int64_t o) { return bias ? static_cast<int32_t>(bias[o]) : 0; },
@@ -61,9 +61,9 @@ void maxpool2d_int_ref(const WindowGeom& g, const int32_t* x, const OutputStage&
 void avgpool2d_int_ref(const WindowGeom& g, bool count_include_pad, const int32_t* x,
                        const OutputStage& stage, int32_t* y) noexcept {
   avgpool2d_loop<int64_t>(g, count_include_pad, x, [&](int64_t i, int64_t sum, int64_t count) {
-    const int64_t q = count ? quant::requantize_ratio(sum, count, stage.shift_of(0), stage.out,
-                                                      stage.rounding)
-                            : 0;
+    const int64_t q =
+        count ? quant::requantize_ratio(sum, count, stage.shift_of(0), stage.out, stage.rounding)
+              : 0;
     y[i] = static_cast<int32_t>(std::clamp(q, stage.lo, stage.hi));
   });
 }
@@ -80,9 +80,9 @@ void global_avgpool_int_ref(int64_t n, int64_t c, int64_t hw, const int32_t* x,
 int64_t lrn_multiplier(int64_t sum_squares, const Attributes& a, int in_frac) noexcept {
   const double d = a.bias + a.alpha / static_cast<double>(a.size) *
                                 std::ldexp(static_cast<double>(sum_squares), -2 * in_frac);
-  return quant::round_scaled(std::ldexp(std::pow(d, -static_cast<double>(a.beta)),
-                                        kLrnMultiplierBits),
-                             quant::Rounding::HalfEven);
+  return quant::round_scaled(
+      std::ldexp(std::pow(d, -static_cast<double>(a.beta)), kLrnMultiplierBits),
+      quant::Rounding::HalfEven);
 }
 
 void lrn_int_ref(int64_t n, int64_t c, int64_t hw, const Attributes& a, int in_frac,

@@ -58,7 +58,8 @@ void global_avgpool_int_ref(int64_t n, int64_t c, int64_t hw, const int32_t* x,
 // computed in double (std::pow: the one non-integer step, a lookup table or function unit in
 // hardware); y = stage(x * M) with stage shift = 30 + in_frac - out_frac.
 inline constexpr int kLrnMultiplierBits = 30;
-[[nodiscard]] int64_t lrn_multiplier(int64_t sum_squares, const Attributes& a, int in_frac) noexcept;
+[[nodiscard]] int64_t lrn_multiplier(int64_t sum_squares, const Attributes& a,
+                                     int in_frac) noexcept;
 void lrn_int_ref(int64_t n, int64_t c, int64_t hw, const Attributes& a, int in_frac,
                  const int32_t* x, const OutputStage& stage, int32_t* y) noexcept;
 

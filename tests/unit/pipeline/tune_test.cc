@@ -105,6 +105,7 @@ Tuned tune(bool weights, bool cache, int threads, bool memo = true) {
   o.float_activations = weights;
   Tuned t{quantize_model(g, calib, o).plan, {}};
   TuneOptions to;
+  to.z = 0;  // the paper's any-gain rule: at 3 bits on 150 images it moves many fracs
   to.cache = cache;
   to.memo = memo;
   to.threads = threads;
@@ -191,6 +192,8 @@ TEST(TuneTest, SignificanceCountsDisagreements) {
   a.hit = {2, 2, 0};
   b.hit = {0, 0, 0};
   o = TuneOptions{};
+  EXPECT_EQ(o.z, 1.645) << "the documented default";
+  o.z = 0;
   EXPECT_FALSE(significantly_better(a, b, o)) << "c1 = 0: top-5 does not count";
   o.c1 = 1;
   EXPECT_TRUE(significantly_better(a, b, o));
