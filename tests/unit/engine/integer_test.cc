@@ -1,0 +1,177 @@
+// The integer engine: equal, logit for logit, to the fixed-point simulation on a zoo model
+// (which has Conv, LRN, MaxPool, Concat, AveragePool and Gemm); its accumulator widths; the
+// kernels against the float reference; and the operators and plans it refuses.
+#include "engine/integer.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "gammaq/dataset.h"
+#include "gammaq/error.h"
+#include "gammaq/executor.h"
+#include "ir/passes.h"
+#include "onnx/import.h"
+#include "pipeline/quantize.h"
+#include "support/onnx_builder.h"
+
+namespace gammaq {
+namespace {
+
+struct Zoo {
+  Graph g;
+  Tensor images;
+  std::unique_ptr<Dataset> calib;
+  Zoo() {
+    g = import_onnx_file(std::string(GAMMAQ_SOURCE_DIR) + "/models/googlenet.onnx");
+    (void)optimize(g);
+    const Preprocess pre = parse_preprocess_json(g.metadata.at("gammaq.preprocess"));
+    images = open_dataset("fashion-mnist:test[0:16]", pre)->read(0, 16).images;
+    calib = open_dataset("fashion-mnist:train[0:64]", pre);
+  }
+  quant::QuantPlan plan(int bits) const {
+    QuantizeOptions o;
+    o.wbits = o.abits = bits;
+    o.threads = 1;
+    o.quiet = true;
+    return quantize_model(g, *calib, o).plan;
+  }
+};
+
+Zoo& zoo() {
+  static Zoo z;
+  return z;
+}
+
+Tensor run_integer_engine(const Graph& g, const IntegerProgram& p, const Tensor& images) {
+  ExecutorOptions eo;
+  eo.threads = 1;
+  eo.integer = &p;
+  Executor ex(g, eo);
+  return ex.run(images);
+}
+
+Tensor run_simulation(const Graph& g, const quant::QuantPlan& plan, KernelImpl impl,
+                      const Tensor& images) {
+  const FakeQuant fq = resolve_plan(g, plan);
+  Executor ex(g, {impl, 1, &fq});
+  return ex.run(images);
+}
+
+TEST(IntegerEngine, EqualsTheSimulationOnGoogLeNet) {
+  Zoo& z = zoo();
+  for (int bits : {4, 6, 8}) {
+    SCOPED_TRACE(str_cat(bits, " bits"));
+    const quant::QuantPlan plan = z.plan(bits);
+    const IntegerProgram p(z.g, plan);
+    const Tensor got = run_integer_engine(z.g, p, z.images);
+    EXPECT_EQ(got.data, run_simulation(z.g, plan, KernelImpl::Reference, z.images).data);
+    EXPECT_EQ(got.data, run_simulation(z.g, plan, KernelImpl::Fast, z.images).data);
+    // The logits are codes of the output format.
+    const quant::Format& f = p.format(z.g.output);
+    for (float v : got.data) {
+      const double code = std::ldexp(static_cast<double>(v), f.frac);
+      ASSERT_EQ(code, std::nearbyint(code));
+      ASSERT_GE(code, f.qmin());
+      ASSERT_LE(code, f.qmax());
+    }
+  }
+}
+
+TEST(IntegerEngine, AccumulatorWidthIsProven) {
+  Zoo& z = zoo();
+  const IntegerProgram p4(z.g, z.plan(4)), p16(z.g, z.plan(16));
+  bool any_wide16 = false;
+  for (size_t i = 0; i < z.g.nodes.size(); ++i) {
+    if (z.g.nodes[i].op != OpType::Conv && z.g.nodes[i].op != OpType::Gemm) continue;
+    EXPECT_FALSE(p4.node(i).wide) << z.g.nodes[i].name;
+    EXPECT_LE(p4.node(i).accumulator_bits, 32) << z.g.nodes[i].name;
+    EXPECT_EQ(p16.node(i).wide, p16.node(i).accumulator_bits > 32) << z.g.nodes[i].name;
+    any_wide16 |= p16.node(i).wide;
+  }
+  EXPECT_TRUE(any_wide16) << "16-bit operands need int64 somewhere";
+}
+
+// A convolution of random codes (ties included through small shifts) against the float
+// reference kernel on the dequantized values, rounded once in double.
+TEST(IntegerKernels, ConvEqualsExactlyRoundedFloatReference) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> code(-8, 7);
+  kernels::WindowGeom g;
+  g.n = 2, g.c = 3, g.h = g.w = 5, g.m = 4, g.oh = g.ow = 5, g.kh = g.kw = 3, g.pt = g.pl = 1,
+  g.pb = g.pr = 1;
+  std::vector<int32_t> x(static_cast<size_t>(g.n * g.c * g.h * g.w)), w(4 * 3 * 9);
+  for (auto& v : x) v = code(rng);
+  for (auto& v : w) v = code(rng);
+  std::vector<int64_t> bias = {3, -5, 0, 17};
+  for (quant::Rounding r :
+       {quant::Rounding::HalfEven, quant::Rounding::HalfAway, quant::Rounding::HalfUp}) {
+    for (int shift : {-1, 0, 1, 3}) {
+      quant::Format out;
+      out.bits = 6;
+      out.frac = 0;
+      Attributes relu;
+      relu.activation = Activation::Relu;
+      const kernels::OutputStage st = kernels::output_stage(out, r, relu, {shift});
+      std::vector<int32_t> y(static_cast<size_t>(g.n * g.m * g.oh * g.ow));
+      kernels::conv2d_int_ref(g, x.data(), w.data(), bias.data(), st, false, y.data());
+      // Float reference on the same values: x, w as is, bias and output in units of 2^-shift.
+      std::vector<float> xf(x.begin(), x.end()), wf(w.begin(), w.end()), bf, yf(y.size());
+      for (int64_t b : bias) bf.push_back(static_cast<float>(b));
+      kernels::conv2d_f32_ref(g, xf.data(), wf.data(), bf.data(), yf.data(), relu);
+      for (size_t i = 0; i < y.size(); ++i) {
+        const double v = std::ldexp(static_cast<double>(yf[i]), -shift);
+        ASSERT_EQ(y[i], quant::quantize_code(v, out, r)) << i << " shift " << shift;
+      }
+    }
+  }
+}
+
+TEST(IntegerEngine, RefusesWhatHasNoIntegerForm) {
+  Zoo& z = zoo();
+  quant::QuantPlan fl = z.plan(8);
+  fl.float_activations = true;
+  try {
+    const IntegerProgram p(z.g, fl);
+    FAIL() << "float feature maps must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidData);
+  }
+  // Softmax at the end of a tiny network: refused, naming the node.
+  test::OnnxBuilder b(13);
+  b.input("x", {1, 4, 4}).output("p");
+  b.initializer("w", {2, 1, 3, 3}, test::random_values(18, 1));
+  b.node("Conv", {"x", "w"}, {"c"}, "conv");
+  b.node("Flatten", {"c"}, {"f"}, "flatten");
+  test::attr_int(b.node("Softmax", {"f"}, {"p"}, "softmax"), "axis", 1);
+  Graph g = import_onnx_bytes(b.bytes(), "tiny");
+  (void)optimize(g);
+  std::vector<float> pixels = test::random_values(16 * 8, 2);
+  struct Mem final : Dataset {
+    Tensor t;
+    int64_t size() const override { return t.shape[0]; }
+    bool has_labels() const override { return false; }
+    Shape image_shape() const override { return {1, 4, 4}; }
+    Batch read(int64_t begin, int64_t count) override {
+      Batch bt;
+      bt.images = Tensor({count, 1, 4, 4});
+      std::copy_n(t.data.begin() + begin * 16, count * 16, bt.images.data.begin());
+      return bt;
+    }
+  } data;
+  data.t = Tensor({8, 1, 4, 4});
+  data.t.data = pixels;
+  QuantizeOptions o;
+  o.quiet = true;
+  const quant::QuantPlan plan = quantize_model(g, data, o).plan;
+  try {
+    const IntegerProgram p(g, plan);
+    FAIL() << "Softmax must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::UnsupportedOp);
+    EXPECT_NE(std::string(e.what()).find("softmax"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gammaq
