@@ -1,6 +1,7 @@
 #include "gammaq/executor.h"
 
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include "engine/fake_quant.h"
@@ -65,7 +66,8 @@ const Tensor& Executor::value(int id) {
     t = Tensor(std::move(s));
     const quant::Format& f = options_.integer->format(id);
     const std::vector<int32_t>& c = codes(id);
-    for (size_t i = 0; i < c.size(); ++i) t.data[i] = static_cast<float>(quant::dequantize(c[i], f));
+    for (size_t i = 0; i < c.size(); ++i)
+      t.data[i] = static_cast<float>(quant::dequantize(c[i], f));
     return t;
   }
   return fast_ ? fast_->graph->plain(id) : acts_[id];
@@ -138,6 +140,11 @@ const Tensor& Executor::run_reference(const Tensor* images, const std::vector<bo
     }
     quant::fake_quant(a, *fq->value_format[id], fq->rounding);
   };
+  std::optional<kernels::OutputQuant> oq;
+  auto rounding_of = [&](const Node& n) -> const kernels::OutputQuant* {
+    oq = kernels::output_quant(g_, *fq, n);
+    return oq ? &*oq : nullptr;
+  };
   auto requant = [&](int id) { return !requantize.empty() && requantize[static_cast<size_t>(id)]; };
   if (images) {
     acts_[g_.input].data = images->data;
@@ -161,7 +168,12 @@ const Tensor& Executor::run_reference(const Tensor* images, const std::vector<bo
       else
         ins.push_back(&g_.values[id].data);
     }
-    kernels::run_node_reference(n, ins, acts_[n.outputs[0]]);
+    // The exact simulation where every activation in and out has a format; keeping the
+    // unrounded values (tuning) needs the float result, rounded after as the fast path does.
+    if (const kernels::OutputQuant* q = fq && !options_.keep_unquantized ? rounding_of(n) : nullptr)
+      kernels::run_node_rounded(n, ins, acts_[n.outputs[0]], *q);
+    else
+      kernels::run_node_reference(n, ins, acts_[n.outputs[0]]);
     quantize(n.outputs[0], false);
     if (tap) tap_(n.outputs[0], acts_[n.outputs[0]]);
   }

@@ -8,9 +8,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <vector>
 
 #include "gammaq/graph.h"
+#include "quant/format.h"
+#include "quant/simulation.h"
 
 namespace gammaq::kernels {
 
@@ -78,5 +82,26 @@ void concat_f32_ref(int64_t axis, std::span<const Shape> xs, std::span<const flo
 // included, in node order; a caller may pass replacements for constants, e.g. quantized
 // weights); y has the output's batch shape.
 void run_node_reference(const Node& node, std::span<const Tensor* const> in, Tensor& y);
+
+// The fixed-point simulation of one node, exact: inputs on their grids (formats in_frac per
+// activation input, `in` order), y rounded to `out`. Conv, Gemm, Add and Mul round their
+// double result once (no float in between); average pooling rounds the exact quotient of
+// the codes' sum (quant::requantize_ratio); LRN uses the integer engine's fixed-point
+// multiplier (integer/integer.h). Every other operator is exact in float and is rounded
+// after. Equal, value for value, to the integer kernels.
+struct OutputQuant {
+  quant::Format out;
+  quant::Rounding rounding = quant::Rounding::HalfEven;
+  std::vector<int> in_frac;  // per activation input
+};
+void run_node_rounded(const Node& node, std::span<const Tensor* const> in, Tensor& y,
+                      const OutputQuant& q);
+// Whether run_node_rounded rounds inside the kernel for this operator (the others are exact in
+// float and leave the rounding to the caller).
+[[nodiscard]] bool rounds_in_kernel(OpType op) noexcept;
+// The rounding of node n under simulation fq (formats as they are now), or nullopt when its
+// output or an activation input is float.
+[[nodiscard]] std::optional<OutputQuant> output_quant(const Graph& g, const FakeQuant& fq,
+                                                      const Node& n);
 
 }  // namespace gammaq::kernels

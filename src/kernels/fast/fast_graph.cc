@@ -277,6 +277,10 @@ struct FastGraph::Impl {
         break;
       case OpType::LRN: {
         if (a.size % 2 == 0) break;  // oneDNN centres the window; ONNX is asymmetric then
+        // Simulated LRN is the integer engine's fixed point: the exact reference path.
+        if (fq && fq->value_format[static_cast<size_t>(y)] &&
+            fq->value_format[static_cast<size_t>(x)])
+          break;
         dnnl::lrn_forward::desc d(dnnl::prop_kind::forward_inference,
                                   dnnl::algorithm::lrn_across_channels, md[x], a.size, a.alpha,
                                   a.beta, a.bias);
@@ -426,8 +430,13 @@ struct FastGraph::Impl {
     }
     const int y = n.outputs[0];
     set_plain_layout(y);
+    // With a simulation: the exact rounding where every activation has a format (the
+    // quantize step after it is then a no-op; the kept unrounded value of such a node is its
+    // rounded one, so tuning re-runs these producers instead: kernels::rounds_in_kernel).
     add_fn([this, &n, ins, y] {
       stream.wait();
+      if (fq)
+        if (const auto q = output_quant(g, *fq, n)) return run_node_rounded(n, ins, plain[y], *q);
       run_node_reference(n, ins, plain[y]);
     });
     impl.push_back("ref");
