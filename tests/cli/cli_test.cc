@@ -378,5 +378,40 @@ TEST(CliTest, EvalRejectsAPlanForAnotherModel) {
   EXPECT_FALSE(fs::exists(logits));
 }
 
+// quantize --out DIR is a complete quantized model: run DIR executes it on integers, equal
+// logit for logit to the simulation that quantize scored (the same top-1), and refuses what
+// it cannot run with one line naming it.
+TEST(CliTest, RunTheQuantizedModelOnIntegers) {
+  const std::string out = test::temp_dir() + "/int";
+  const Result q = gammaq("quantize " + kModel +
+                          " --calib 'fashion-mnist:train[0:128]' --test 'fashion-mnist:test[0:128]'"
+                          " --wbits 6 --abits 6 --json --quiet --threads 1 --out " +
+                          out);
+  ASSERT_EQ(q.code, 0) << q.err;
+  ASSERT_TRUE(fs::exists(out + "/model.onnx"));
+  const Result r =
+      gammaq("run " + out + " --data 'fashion-mnist:test[0:128]' --verify fast --json --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["images"], 128);
+  EXPECT_EQ(j["verify"]["logits"], 1280);
+  EXPECT_EQ(j["verify"]["differing_logits"], 0);
+  EXPECT_EQ(j["top1"], nlohmann::json::parse(q.out)["quantized"]["top1"]);
+
+  expect_input_error(gammaq("run " + test::temp_dir() + "/nothing --data fashion-mnist:test"),
+                     {"model.onnx"});
+  expect_input_error(gammaq("run " + out + " --model " + kRoot +
+                            "/models/alexnet.onnx --data 'fashion-mnist:test[0:8]'"),
+                     {"quant.json", "another model"});
+  // A plan with float feature maps has no integer form.
+  const std::string wq = test::temp_dir() + "/wq";
+  ASSERT_EQ(gammaq("quantize " + kModel +
+                   " --calib 'fashion-mnist:train[0:32]' --float-activations --quiet --out " + wq)
+                .code,
+            0);
+  expect_input_error(gammaq("run " + wq + " --data 'fashion-mnist:test[0:8]'"),
+                     {"quant.json", "float"});
+}
+
 }  // namespace
 }  // namespace gammaq
