@@ -12,7 +12,7 @@
 
 namespace gammaq {
 
-struct FakeQuant;       // engine/fake_quant.h
+struct FakeQuant;      // engine/fake_quant.h
 class IntegerProgram;  // engine/integer.h
 
 enum class KernelImpl {
@@ -87,7 +87,7 @@ class Executor {
   const Graph& g_;
   ExecutorOptions options_;
   std::vector<Tensor> acts_;  // one per value; constants stay empty (read from the graph)
-  std::vector<std::vector<float>> raw_;  // keep_unquantized: values before rounding
+  std::vector<std::vector<float>> raw_;      // keep_unquantized: values before rounding
   std::vector<std::vector<int32_t>> codes_;  // integer numerics: per value
   int64_t batch_ = -1;
   Tap tap_;
