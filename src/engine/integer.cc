@@ -164,12 +164,12 @@ void run_integer(const IntegerProgram& p, const Tensor& images,
     const int64_t* bias = in.codes.bias.empty() ? nullptr : in.codes.bias.data();
     switch (n.op) {
       case OpType::Conv:
-        kernels::conv2d_int_ref(kernels::window_geom(a, xs, ys), x, in.codes.weight.data(), bias,
-                                in.stage, in.wide, y.data());
+        kernels::conv2d_int(kernels::window_geom(a, xs, ys), x, in.codes.weight.data(), bias,
+                            in.stage, in.wide, y.data());
         break;
       case OpType::Gemm:
-        kernels::gemm_int_ref(batch, shape_numel(xs) / batch, ys[1], x, in.codes.weight.data(),
-                              bias, in.stage, in.wide, y.data());
+        kernels::gemm_int(batch, shape_numel(xs) / batch, ys[1], x, in.codes.weight.data(), bias,
+                          in.stage, in.wide, y.data());
         break;
       case OpType::MaxPool:
         kernels::maxpool2d_int_ref(kernels::window_geom(a, xs, ys), x, in.stage, y.data());

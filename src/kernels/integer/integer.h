@@ -44,6 +44,11 @@ void conv2d_int_ref(const WindowGeom& g, const int32_t* x, const int32_t* w, con
                     const OutputStage& stage, bool wide, int32_t* y) noexcept;
 void gemm_int_ref(int64_t n, int64_t k, int64_t out, const int32_t* x, const int32_t* w,
                   const int64_t* bias, const OutputStage& stage, bool wide, int32_t* y) noexcept;
+// The same results faster (im2col + a vectorised GEMM; tested equal to the references).
+void conv2d_int(const WindowGeom& g, const int32_t* x, const int32_t* w, const int64_t* bias,
+                const OutputStage& stage, bool wide, int32_t* y) noexcept;
+void gemm_int(int64_t n, int64_t k, int64_t out, const int32_t* x, const int32_t* w,
+              const int64_t* bias, const OutputStage& stage, bool wide, int32_t* y) noexcept;
 // Max pooling of codes, then stage (shift = in frac - out frac).
 void maxpool2d_int_ref(const WindowGeom& g, const int32_t* x, const OutputStage& stage,
                        int32_t* y) noexcept;

@@ -127,6 +127,51 @@ TEST(IntegerKernels, ConvEqualsExactlyRoundedFloatReference) {
   }
 }
 
+// The im2col kernel against the reference loops: groups, strides, dilations, asymmetric
+// padding, int32 and int64 accumulation, per-channel shifts.
+TEST(IntegerKernels, FastConvEqualsReference) {
+  std::mt19937 rng(11);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 60; ++trial) {
+    kernels::WindowGeom g;
+    g.group = pick(1, 3);
+    g.c = g.group * pick(1, 3);
+    g.m = g.group * pick(1, 3);
+    g.n = pick(1, 2);
+    g.h = pick(3, 9);
+    g.w = pick(3, 9);
+    g.kh = pick(1, 3);
+    g.kw = pick(1, 3);
+    g.sh = pick(1, 2);
+    g.sw = pick(1, 2);
+    g.dh = pick(1, 2);
+    g.dw = pick(1, 2);
+    g.pt = pick(0, 2), g.pl = pick(0, 2), g.pb = pick(0, 2), g.pr = pick(0, 2);
+    g.oh = (g.h + g.pt + g.pb - (g.dh * (g.kh - 1) + 1)) / g.sh + 1;
+    g.ow = (g.w + g.pl + g.pr - (g.dw * (g.kw - 1) + 1)) / g.sw + 1;
+    if (g.oh < 1 || g.ow < 1) continue;
+    const bool wide = trial % 2 == 1;
+    const int32_t big = wide ? 30000 : 100;
+    std::uniform_int_distribution<int32_t> code(-big, big);
+    std::vector<int32_t> x(static_cast<size_t>(g.n * g.c * g.h * g.w)),
+        w(static_cast<size_t>(g.m * (g.c / g.group) * g.kh * g.kw));
+    for (auto& v : x) v = code(rng);
+    for (auto& v : w) v = trial % 3 == 0 && code(rng) % 4 == 0 ? 0 : code(rng);
+    std::vector<int64_t> bias(static_cast<size_t>(g.m));
+    for (auto& b : bias) b = code(rng);
+    quant::Format out;
+    out.bits = 16;
+    std::vector<int> shift;
+    for (int64_t m = 0; m < g.m; ++m) shift.push_back(pick(0, 12));
+    const kernels::OutputStage st =
+        kernels::output_stage(out, quant::Rounding::HalfEven, Attributes{}, shift);
+    std::vector<int32_t> want(static_cast<size_t>(g.n * g.m * g.oh * g.ow)), got(want.size());
+    kernels::conv2d_int_ref(g, x.data(), w.data(), bias.data(), st, wide, want.data());
+    kernels::conv2d_int(g, x.data(), w.data(), bias.data(), st, wide, got.data());
+    ASSERT_EQ(got, want) << "trial " << trial;
+  }
+}
+
 TEST(IntegerEngine, RefusesWhatHasNoIntegerForm) {
   Zoo& z = zoo();
   quant::QuantPlan fl = z.plan(8);
