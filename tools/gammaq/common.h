@@ -73,6 +73,7 @@ void add_inspect(CLI::App& app, Subcommand& run);
 void add_eval(CLI::App& app, Subcommand& run);
 void add_quantize(CLI::App& app, Subcommand& run);
 void add_run(CLI::App& app, Subcommand& run);
+void add_export(CLI::App& app, Subcommand& run);
 void add_sweep(CLI::App& app, Subcommand& run);
 void add_mixed(CLI::App& app, Subcommand& run);
 

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   gammaq::cli::add_eval(app, run);
   gammaq::cli::add_quantize(app, run);
   gammaq::cli::add_run(app, run);
+  gammaq::cli::add_export(app, run);
   gammaq::cli::add_sweep(app, run);
   gammaq::cli::add_mixed(app, run);
   try {
