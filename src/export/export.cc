@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "gammaq/error.h"
+#include "gammaq/executor.h"
 
 namespace gammaq {
 namespace {
@@ -317,30 +319,20 @@ std::string c_header(const Description& d) {
   return o.str();
 }
 
-}  // namespace
-
-void export_model(const IntegerProgram& p, const quant::QuantPlan& plan, const std::string& format,
-                  const std::string& path) {
-  if (format != "c" && format != "bin")
-    throw Error(ErrorKind::InvalidOption,
-                str_cat("--format ", format, ": expected c or bin (qdq and vectors: not yet)"));
+// Checks PATH, writes into PATH.tmp.<pid> with `fill`, renames onto PATH.
+template <typename Fill>
+void write_folder(const std::string& path, Fill fill) {
   const fs::path dst(path);
   std::error_code ec;
   if (fs::exists(dst, ec) && !(fs::is_directory(dst, ec) && fs::is_empty(dst, ec)))
     throw Error(ErrorKind::InvalidOption,
                 str_cat(path, ": exists; remove it or choose another folder"));
-  const Description d = describe(p, plan);
   const fs::path tmp(str_cat(path, ".tmp.", getpid()));
   fs::remove_all(tmp, ec);
   if (!fs::create_directories(tmp, ec) || ec)
     throw Error(ErrorKind::Io, str_cat(path, ": cannot create (", ec.message(), ")"));
   try {
-    if (format == "c") {
-      write_file(tmp / ("gq_" + identifier(plan.model) + ".h"), c_header(d));
-    } else {
-      for (const Array& a : d.arrays) write_file(tmp / (a.name + ".bin"), little_endian(a));
-      write_file(tmp / "manifest.json", d.j.dump(1) + "\n");
-    }
+    fill(tmp);
     fs::remove(dst, ec);  // an empty folder, checked above
     fs::rename(tmp, dst);
   } catch (const fs::filesystem_error& e) {
@@ -350,6 +342,76 @@ void export_model(const IntegerProgram& p, const quant::QuantPlan& plan, const s
     fs::remove_all(tmp, ec);
     throw;
   }
+}
+
+}  // namespace
+
+void export_model(const IntegerProgram& p, const quant::QuantPlan& plan, const std::string& format,
+                  const std::string& path) {
+  if (format != "c" && format != "bin")
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--format ", format, ": expected c, bin or vectors (qdq: not yet)"));
+  const Description d = describe(p, plan);
+  write_folder(path, [&](const fs::path& tmp) {
+    if (format == "c") {
+      write_file(tmp / ("gq_" + identifier(plan.model) + ".h"), c_header(d));
+    } else {
+      for (const Array& a : d.arrays) write_file(tmp / (a.name + ".bin"), little_endian(a));
+      write_file(tmp / "manifest.json", d.j.dump(1) + "\n");
+    }
+  });
+}
+
+void export_vectors(const IntegerProgram& p, const quant::QuantPlan& plan, const Tensor& images,
+                    const std::string& path) {
+  const Graph& g = p.graph();
+  ExecutorOptions eo;
+  eo.integer = &p;
+  Executor ex(g, eo);
+  (void)ex.run(images);
+  json j;
+  j["gammaq_vectors"] = 1;
+  j["model"] = plan.model;
+  j["images"] = images.shape[0];
+  j["format"] = "one code per line, two's-complement hex of ceil(bits/4) digits, NCHW";
+  auto file_of = [](int v) { return str_cat("v", v, ".hex"); };
+  write_folder(path, [&](const fs::path& tmp) {
+    json values = json::array();
+    for (size_t v = 0; v < g.values.size(); ++v) {
+      const Value& val = g.values[v];
+      if (val.is_constant || (static_cast<int>(v) != g.input && val.producer < 0)) continue;
+      const quant::Format& f = p.format(static_cast<int>(v));
+      const int digits = (f.bits + 3) / 4;
+      const uint64_t mask = digits >= 16 ? ~uint64_t{0} : (uint64_t{1} << (4 * digits)) - 1;
+      std::string text;
+      char buf[24];
+      for (int32_t c : ex.codes(static_cast<int>(v))) {
+        std::snprintf(buf, sizeof buf, "%0*llx\n", digits,
+                      static_cast<unsigned long long>(static_cast<uint64_t>(int64_t{c}) & mask));
+        text += buf;
+      }
+      write_file(tmp / file_of(static_cast<int>(v)), text);
+      json e = {{"id", v},
+                {"name", val.name},
+                {"file", file_of(static_cast<int>(v))},
+                {"shape", Shape(val.shape.begin() + 1, val.shape.end())}};
+      e.update(format_json(f));
+      values.push_back(e);
+    }
+    j["values"] = values;
+    json nodes = json::array();
+    for (const Node& n : g.nodes) {
+      json ins = json::array();
+      for (int v : n.inputs)
+        if (!g.values[static_cast<size_t>(v)].is_constant) ins.push_back(file_of(v));
+      nodes.push_back({{"name", n.name},
+                       {"op", op_name(n.op)},
+                       {"inputs", ins},
+                       {"output", file_of(n.outputs[0])}});
+    }
+    j["nodes"] = nodes;
+    write_file(tmp / "manifest.json", j.dump(1) + "\n");
+  });
 }
 
 }  // namespace gammaq

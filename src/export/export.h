@@ -7,6 +7,10 @@
 //        static const arrays of the narrowest C integer type that holds them.
 //   bin  PATH/manifest.json + one raw little-endian file per constant array
 //        (weights int8/int16, biases int64, shifts int32), named in the manifest.
+//   vectors  PATH/manifest.json + PATH/v<id>.hex per activation: the integer codes the engine
+//        computes for the given images (image after image, NCHW), one per line as
+//        two's-complement hex of ceil(bits/4) digits ($readmemh); the manifest names each
+//        node's input and output files, for RTL testbenches (export_vectors).
 //
 // Written into PATH.tmp.<pid> and renamed onto PATH at the end: a failure leaves nothing.
 #pragma once
@@ -22,5 +26,8 @@ namespace gammaq {
 // empty folder, Error(Io) naming the path when it cannot be written.
 void export_model(const IntegerProgram& p, const quant::QuantPlan& plan, const std::string& format,
                   const std::string& path);
+// The vectors format for `images` (preprocessed float NCHW).
+void export_vectors(const IntegerProgram& p, const quant::QuantPlan& plan, const Tensor& images,
+                    const std::string& path);
 
 }  // namespace gammaq

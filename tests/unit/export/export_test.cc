@@ -109,6 +109,40 @@ TEST(ExportBin, ManifestAndBinariesHoldTheEngineIntegers) {
   EXPECT_GT(layers, 10);
 }
 
+// $readmemh vectors: every activation's codes, sign-extended back from their hex digits, are
+// the engine's, for every image.
+TEST(ExportVectors, HexFilesHoldEveryTensorsCodes) {
+  const Model m("googlenet", 6);
+  const IntegerProgram p(m.g, m.plan);
+  const std::string dir = test::temp_dir() + "/vectors";
+  export_vectors(p, m.plan, m.images, dir);
+  ExecutorOptions eo;
+  eo.integer = &p;
+  Executor ex(m.g, eo);
+  (void)ex.run(m.images);
+  const auto j = nlohmann::json::parse(slurp(dir + "/manifest.json"));
+  EXPECT_EQ(j["images"], 3);
+  EXPECT_EQ(j["nodes"].size(), m.g.nodes.size());
+  int files = 0;
+  for (const auto& v : j["values"]) {
+    const std::vector<int32_t>& want = ex.codes(v["id"].get<int>());
+    std::istringstream in(slurp(dir + "/" + v["file"].get<std::string>()));
+    const int bits = ((v["bits"].get<int>() + 3) / 4) * 4;
+    std::string line;
+    size_t k = 0;
+    while (std::getline(in, line)) {
+      ASSERT_LT(k, want.size());
+      int64_t u = std::stoll(line, nullptr, 16);
+      if (v["signed"].get<bool>() && u >= (int64_t{1} << (bits - 1))) u -= int64_t{1} << bits;
+      ASSERT_EQ(u, want[k]) << v["name"] << " line " << k;
+      ++k;
+    }
+    EXPECT_EQ(k, want.size()) << v["name"];
+    ++files;
+  }
+  EXPECT_GT(files, 30);
+}
+
 TEST(ExportC, RefusesAnExistingPathAndLeavesNothing) {
   const Model m("alexnet", 8);
   const IntegerProgram p(m.g, m.plan);
