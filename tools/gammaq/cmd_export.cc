@@ -21,16 +21,10 @@ struct ExportArgs {
 } args;
 
 int run_export() {
-  const std::string model_path = args.model.empty() ? args.dir + "/model.onnx" : args.model;
-  const LoadedModel m = load_model(model_path);
-  const std::string quant_path = args.dir + "/quant.json";
-  const quant::QuantPlan plan = load_plan(quant_path, m);
-  std::unique_ptr<IntegerProgram> program;
-  try {
-    program = std::make_unique<IntegerProgram>(m.graph, plan);
-  } catch (const Error& e) {
-    throw with_context(e, quant_path);
-  }
+  const QuantizedModel q = load_quantized(args.dir, args.model);
+  const LoadedModel& m = q.model;
+  const quant::QuantPlan& plan = q.plan;
+  const IntegerProgram* program = q.program.get();
   if (args.format == "vectors") {
     if (args.data.empty())
       throw Error(ErrorKind::InvalidOption, "--format vectors needs --data (the images to run)");

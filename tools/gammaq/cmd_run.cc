@@ -29,25 +29,15 @@ struct RunArgs {
 } args;
 
 int run_run() {
-  const std::string model_path = args.model.empty() ? args.dir + "/model.onnx" : args.model;
-  if (!std::filesystem::exists(model_path))
-    throw Error(ErrorKind::Io, str_cat(model_path,
-                                       ": no such file (quantize --out writes it; or "
-                                       "name the model with --model)"));
   if (args.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
-  const LoadedModel m = load_model(model_path);
-  const std::string quant_path = args.dir + "/quant.json";
-  const quant::QuantPlan plan = load_plan(quant_path, m);
-  std::unique_ptr<IntegerProgram> program;
-  try {
-    program = std::make_unique<IntegerProgram>(m.graph, plan);
-  } catch (const Error& e) {
-    throw with_context(e, quant_path);
-  }
+  const QuantizedModel q = load_quantized(args.dir, args.model);
+  const LoadedModel& m = q.model;
+  const quant::QuantPlan& plan = q.plan;
+  const IntegerProgram* program = q.program.get();
   auto data = open_data_for(args.data, args.pre.resolve(m.graph), m.graph, Need::LabelledImages);
   ExecutorOptions eo;
   eo.threads = args.threads;
-  eo.integer = program.get();
+  eo.integer = program;
   Executor exec(m.graph, eo);
 
   // The simulation beside it, batch by batch, when verifying.

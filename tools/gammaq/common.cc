@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -114,6 +115,24 @@ quant::QuantPlan load_plan(const std::string& quant_path, const LoadedModel& mod
     throw with_context(e, quant_path);
   }
   return plan;
+}
+
+QuantizedModel load_quantized(const std::string& dir, const std::string& model_override) {
+  const std::string model_path = model_override.empty() ? dir + "/model.onnx" : model_override;
+  if (!std::filesystem::exists(model_path))
+    throw Error(ErrorKind::Io, str_cat(model_path,
+                                       ": no such file (quantize --out writes it; or "
+                                       "name the model with --model)"));
+  QuantizedModel q;
+  q.model = load_model(model_path);
+  const std::string quant_path = dir + "/quant.json";
+  q.plan = load_plan(quant_path, q.model);
+  try {
+    q.program = std::make_unique<IntegerProgram>(q.model.graph, q.plan);
+  } catch (const Error& e) {
+    throw with_context(e, quant_path);
+  }
+  return q;
 }
 
 Accuracy evaluate_plan(const Graph& g, const quant::QuantPlan* plan, Dataset& data, int threads,

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
 
+#include "engine/integer.h"
 #include "gammaq/dataset.h"
 #include "gammaq/evaluate.h"
 #include "gammaq/graph.h"
@@ -20,6 +22,16 @@ struct LoadedModel {
 
 // Imports MODEL and runs the graph passes; errors carry the file name.
 [[nodiscard]] LoadedModel load_model(const std::string& path);
+
+// A quantized model folder (quantize --out DIR): DIR/model.onnx (or `model_override`),
+// DIR/quant.json, and the plan compiled for the integer engine (errors name the file).
+struct QuantizedModel {
+  LoadedModel model;
+  quant::QuantPlan plan;
+  std::unique_ptr<IntegerProgram> program;
+};
+[[nodiscard]] QuantizedModel load_quantized(const std::string& dir,
+                                            const std::string& model_override);
 
 // Reads a quant.json and checks it was made for the model file at model_path (fingerprint)
 // and fits its graph; errors name the quant.json.
