@@ -53,7 +53,7 @@ int run_run() {
   const quant::Format& out_format = program->format(m.graph.output);
   int64_t differ_logits = 0, differ_images = 0, differ_top1 = 0, max_steps = 0, logits = 0;
   const int64_t total = args.limit < 0 ? data->size() : std::min(args.limit, data->size());
-  Progress progress("run " + m.graph.name, total, args.quiet);
+  Progress progress("run " + plan.model, total, args.quiet);
   EvalOptions opts;
   opts.batch = args.batch;
   opts.limit = args.limit;
@@ -111,7 +111,7 @@ int run_run() {
     std::printf(
         "%s integer on %s: top-1 %.4f  top-5 %.4f  (%lld images, %lld with a tied top score; "
         "%.1f images/s on %d thread(s))\n",
-        m.graph.name.c_str(), args.data.c_str(), acc.top1(), acc.top5(),
+        plan.model.c_str(), args.data.c_str(), acc.top1(), acc.top5(),
         static_cast<long long>(acc.images), static_cast<long long>(acc.tied_top1),
         acc.images_per_s(), threads);
     if (sim)
