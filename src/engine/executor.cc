@@ -140,11 +140,6 @@ const Tensor& Executor::run_reference(const Tensor* images, const std::vector<bo
     }
     quant::fake_quant(a, *fq->value_format[id], fq->rounding);
   };
-  std::optional<kernels::OutputQuant> oq;
-  auto rounding_of = [&](const Node& n) -> const kernels::OutputQuant* {
-    oq = kernels::output_quant(g_, *fq, n);
-    return oq ? &*oq : nullptr;
-  };
   auto requant = [&](int id) { return !requantize.empty() && requantize[static_cast<size_t>(id)]; };
   if (images) {
     acts_[g_.input].data = images->data;
@@ -170,7 +165,9 @@ const Tensor& Executor::run_reference(const Tensor* images, const std::vector<bo
     }
     // The exact simulation where every activation in and out has a format; keeping the
     // unrounded values (tuning) needs the float result, rounded after as the fast path does.
-    if (const kernels::OutputQuant* q = fq && !options_.keep_unquantized ? rounding_of(n) : nullptr)
+    const std::optional<kernels::OutputQuant> q =
+        fq && !options_.keep_unquantized ? kernels::output_quant(g_, *fq, n) : std::nullopt;
+    if (q)
       kernels::run_node_rounded(n, ins, acts_[n.outputs[0]], *q);
     else
       kernels::run_node_reference(n, ins, acts_[n.outputs[0]]);

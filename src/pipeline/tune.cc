@@ -11,7 +11,6 @@
 #include "gammaq/evaluate.h"
 #include "gammaq/executor.h"
 #include "kernels/fast/fast.h"
-#include "kernels/kernels.h"
 #include "pipeline/chunked_pass.h"
 
 namespace gammaq {
@@ -269,15 +268,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
     } else {
       const int v = it.value;
       change.nodes = nodes_downstream_of(g, v);
-      // Round the kept unrounded value again, unless the simulation rounds inside the
-      // producer's kernel (its kept value is already rounded): then re-run the producer.
-      const int p = g.values[static_cast<size_t>(v)].producer;
-      const bool fast_kernel = p >= 0 && (g.nodes[static_cast<size_t>(p)].op == OpType::Conv ||
-                                          g.nodes[static_cast<size_t>(p)].op == OpType::Gemm);
-      if (p >= 0 && kernels::rounds_in_kernel(g.nodes[static_cast<size_t>(p)].op) && !fast_kernel)
-        change.nodes[static_cast<size_t>(p)] = true;
-      else
-        change.values[static_cast<size_t>(v)] = true;
+      change.values[static_cast<size_t>(v)] = true;
       for (size_t i = 0; i < g.nodes.size(); ++i)
         if ((g.nodes[i].op == OpType::Conv || g.nodes[i].op == OpType::Gemm) &&
             g.nodes[i].inputs[0] == v)

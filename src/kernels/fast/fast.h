@@ -37,7 +37,8 @@ class FastGraph {
   // the nodes flagged in `dirty_nodes` (one flag per node, in graph order; a node's inputs
   // must be clean or dirty-and-earlier) and, when `input` is given, the input's copy and
   // quantization, and (one flag per value, needs keep_unquantized) the rounding again of the
-  // kept unrounded values flagged in `requantize`. Everything else keeps its last values.
+  // kept unrounded values flagged in `requantize` (re-running the producer instead where its
+  // kernel rounds, so keeps no unrounded value). Everything else keeps its last values.
   // Returns the plain graph output.
   const Tensor& rerun(const Tensor* input, const std::vector<bool>& dirty_nodes,
                       const std::vector<bool>& requantize = {});

@@ -98,6 +98,9 @@ struct FastGraph::Impl {
   // With keep_raw: per quantized value, its last value before rounding (in its layout).
   bool keep_raw = false;
   std::vector<std::vector<float>> raw;
+  // Per value: its producer rounds inside its kernel (run_node_rounded), so the kept value is
+  // already rounded and re-rounding it to another format means re-running the producer.
+  std::vector<bool> rounded_in_kernel;
 
   Impl(const Graph& graph, int64_t b, const FakeQuant* fake_quant, bool keep_unquantized)
       : g(graph), fq(fake_quant), batch(b), keep_raw(keep_unquantized && fake_quant != nullptr) {
@@ -108,6 +111,7 @@ struct FastGraph::Impl {
     plain_fresh.assign(nv, false);
     plain_reorder.resize(nv);
     raw.resize(nv);
+    rounded_in_kernel.assign(nv, false);
     for (size_t v = 0; v < nv; ++v) {
       if (g.values[v].is_constant) continue;
       plain[v] = Tensor(batch_shape(static_cast<int>(v)));
@@ -431,8 +435,8 @@ struct FastGraph::Impl {
     const int y = n.outputs[0];
     set_plain_layout(y);
     // With a simulation: the exact rounding where every activation has a format (the
-    // quantize step after it is then a no-op; the kept unrounded value of such a node is its
-    // rounded one, so tuning re-runs these producers instead: kernels::rounds_in_kernel).
+    // quantize step after it is then a no-op).
+    if (fq && rounds_in_kernel(n.op)) rounded_in_kernel[static_cast<size_t>(y)] = true;
     add_fn([this, &n, ins, y] {
       stream.wait();
       if (fq)
@@ -443,9 +447,17 @@ struct FastGraph::Impl {
   }
 
   // Runs every step, or (with `dirty`) only the steps of dirty nodes, of the input when
-  // input_dirty, the rounding again of the values flagged in `requant` (kept raw values), and
-  // the final output conversion.
+  // input_dirty, the rounding again of the values flagged in `requant` (kept raw values; the
+  // producer re-runs where its kernel rounds), and the final output conversion.
   void run(const Tensor* input, const std::vector<bool>* dirty, const std::vector<bool>* requant) {
+    std::vector<bool> redo;
+    if (dirty && requant) {
+      redo = *dirty;
+      for (size_t v = 0; v < requant->size(); ++v)
+        if ((*requant)[v] && rounded_in_kernel[v])
+          redo[static_cast<size_t>(g.values[v].producer)] = true;
+      dirty = &redo;
+    }
     std::fill(plain_fresh.begin(), plain_fresh.end(), false);
     if (input) std::copy(input->data.begin(), input->data.end(), plain[g.input].data.begin());
     for (Step& st : steps) {

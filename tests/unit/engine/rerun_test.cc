@@ -84,11 +84,13 @@ TEST(RerunTest, ActivationFormatChange) {
 }
 
 // Feature-map tuning's path: the producer is not re-run; its kept unrounded output is rounded
-// to the new format. Without re-rounding (flags cleared) the result must differ. (Not for the
-// outputs of kernels that round inside, such as LRN: kernels::rounds_in_kernel.)
+// to the new format. Without re-rounding (flags cleared) the result must differ. LRN's kernel
+// rounds inside (the simulation's fixed point), so keeps no unrounded value: the fast path
+// re-runs it instead, to the same result.
 TEST(RerunTest, ActivationFormatChangeRoundsKeptValue) {
   const Fixture& f = fixture();
-  for (const std::string name : {"/stem/stem.3/MaxPool_output_0", "input"}) {
+  for (const std::string name :
+       {"/stem/stem.3/MaxPool_output_0", "/stem/stem.4/LRN_output_0", "input"}) {
     SCOPED_TRACE(name);
     quant::QuantPlan changed = f.plan;
     changed.activations.at(name).format.frac -= 2;
