@@ -35,8 +35,9 @@ void accumulate_accuracy(const Tensor& scores, std::span<const int64_t> labels, 
 struct EvalOptions {
   int64_t batch = 64;
   int64_t limit = -1;  // < 0: the whole dataset
-  // Called after each batch with the number of images done and the batch's outputs.
-  std::function<void(int64_t done, const Tensor& outputs)> on_batch;
+  // Called after each batch with the number of images done, the batch's images and its
+  // outputs.
+  std::function<void(int64_t done, const Tensor& images, const Tensor& outputs)> on_batch;
 };
 
 // Runs `exec` over `data` in batches. Error(InvalidData) when the dataset has no labels or

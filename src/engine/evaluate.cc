@@ -49,7 +49,7 @@ Accuracy evaluate(Executor& exec, Dataset& data, const EvalOptions& options) {
     acc.inference_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     accumulate_accuracy(out, b.labels, acc);
-    if (options.on_batch) options.on_batch(begin + count, out);
+    if (options.on_batch) options.on_batch(begin + count, b.images, out);
   }
   return acc;
 }

@@ -12,7 +12,6 @@
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
 #include "gammaq/executor.h"
-#include "kernels/fast/fast.h"
 
 namespace gammaq::cli {
 namespace {
@@ -48,7 +47,7 @@ int run_eval() {
   EvalOptions opts;
   opts.batch = args.batch;
   opts.limit = args.limit;
-  opts.on_batch = [&](int64_t done, const Tensor& out) {
+  opts.on_batch = [&](int64_t done, const Tensor&, const Tensor& out) {
     classes = out.numel() / out.shape[0];
     if (!args.logits.empty()) logits.insert(logits.end(), out.data.begin(), out.data.end());
     progress.update(done);
@@ -56,24 +55,10 @@ int run_eval() {
   const Accuracy acc = evaluate(exec, *data, opts);
   progress.finish();
   if (!args.logits.empty()) write_npy_f32(args.logits, {acc.images, classes}, logits);
-  const int threads = kernels::kernel_threads();
-  if (args.json) {
-    nlohmann::ordered_json j;
-    j["top1"] = acc.top1();
-    j["top5"] = acc.top5();
-    j["images"] = acc.images;
-    j["images_per_s"] = acc.images_per_s();
-    j["threads"] = threads;
-    j["tied_top1"] = acc.tied_top1;
-    std::cout << j.dump() << "\n";
-  } else {
-    std::printf(
-        "%s on %s: top-1 %.4f  top-5 %.4f  (%lld images, %lld with a tied top score; "
-        "%.1f images/s on %d thread(s))\n",
-        m.graph.name.c_str(), args.data.c_str(), acc.top1(), acc.top5(),
-        static_cast<long long>(acc.images), static_cast<long long>(acc.tied_top1),
-        acc.images_per_s(), threads);
-  }
+  if (args.json)
+    std::cout << accuracy_json(acc).dump() << "\n";
+  else
+    print_accuracy(m.graph.name, args.data, acc);
   return 0;
 }
 

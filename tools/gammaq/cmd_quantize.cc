@@ -38,7 +38,7 @@ Accuracy evaluate_on(const Graph& g, Dataset& data, const FakeQuant* fq, KernelI
   EvalOptions eo;
   eo.batch = args.batch;
   eo.limit = args.test_limit;
-  eo.on_batch = [&](int64_t done, const Tensor&) { progress.update(done); };
+  eo.on_batch = [&](int64_t done, const Tensor&, const Tensor&) { progress.update(done); };
   Accuracy a = evaluate(exec, data, eo);
   progress.finish();
   return a;

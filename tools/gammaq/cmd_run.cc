@@ -15,7 +15,6 @@
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
 #include "gammaq/executor.h"
-#include "kernels/fast/fast.h"
 
 namespace gammaq::cli {
 namespace {
@@ -57,10 +56,8 @@ int run_run() {
   EvalOptions opts;
   opts.batch = args.batch;
   opts.limit = args.limit;
-  int64_t offset = 0;
-  opts.on_batch = [&](int64_t done, const Tensor& out) {
+  opts.on_batch = [&](int64_t done, const Tensor& images, const Tensor& out) {
     if (sim) {
-      const Tensor images = data->read(offset, done - offset).images;
       const Tensor& s = sim->run(images);
       const std::vector<int32_t>& codes = exec.codes(m.graph.output);
       const int64_t n = out.shape[0], classes = out.numel() / n;
@@ -84,20 +81,12 @@ int run_run() {
         differ_top1 += best_int != best_sim;
       }
     }
-    offset = done;
     progress.update(done);
   };
   const Accuracy acc = evaluate(exec, *data, opts);
   progress.finish();
-  const int threads = kernels::kernel_threads();
   if (args.json) {
-    nlohmann::ordered_json j;
-    j["top1"] = acc.top1();
-    j["top5"] = acc.top5();
-    j["images"] = acc.images;
-    j["images_per_s"] = acc.images_per_s();
-    j["threads"] = threads;
-    j["tied_top1"] = acc.tied_top1;
+    nlohmann::ordered_json j = accuracy_json(acc);
     if (sim) {
       j["verify"] = {{"against", args.verify},
                      {"logits", logits},
@@ -108,12 +97,7 @@ int run_run() {
     }
     std::cout << j.dump() << "\n";
   } else {
-    std::printf(
-        "%s integer on %s: top-1 %.4f  top-5 %.4f  (%lld images, %lld with a tied top score; "
-        "%.1f images/s on %d thread(s))\n",
-        plan.model.c_str(), args.data.c_str(), acc.top1(), acc.top5(),
-        static_cast<long long>(acc.images), static_cast<long long>(acc.tied_top1),
-        acc.images_per_s(), threads);
+    print_accuracy(plan.model + " integer", args.data, acc);
     if (sim)
       std::printf(
           "  verify against the %s simulation: %lld of %lld logits differ (%lld images, %lld "

@@ -10,6 +10,7 @@
 
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
+#include "kernels/fast/fast.h"
 #include "onnx/import.h"
 
 namespace gammaq::cli {
@@ -115,6 +116,25 @@ quant::QuantPlan load_plan(const std::string& quant_path, const LoadedModel& mod
     throw with_context(e, quant_path);
   }
   return plan;
+}
+
+nlohmann::ordered_json accuracy_json(const Accuracy& acc) {
+  nlohmann::ordered_json j;
+  j["top1"] = acc.top1();
+  j["top5"] = acc.top5();
+  j["images"] = acc.images;
+  j["images_per_s"] = acc.images_per_s();
+  j["threads"] = kernels::kernel_threads();
+  j["tied_top1"] = acc.tied_top1;
+  return j;
+}
+
+void print_accuracy(const std::string& what, const std::string& data, const Accuracy& acc) {
+  std::printf(
+      "%s on %s: top-1 %.4f  top-5 %.4f  (%lld images, %lld with a tied top score; "
+      "%.1f images/s on %d thread(s))\n",
+      what.c_str(), data.c_str(), acc.top1(), acc.top5(), static_cast<long long>(acc.images),
+      static_cast<long long>(acc.tied_top1), acc.images_per_s(), kernels::kernel_threads());
 }
 
 QuantizedModel load_quantized(const std::string& dir, const std::string& model_override) {

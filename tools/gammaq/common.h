@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "engine/integer.h"
@@ -22,6 +23,11 @@ struct LoadedModel {
 
 // Imports MODEL and runs the graph passes; errors carry the file name.
 [[nodiscard]] LoadedModel load_model(const std::string& path);
+
+// The `eval --json` object of DESIGN.md for `acc` (threads: the kernel thread count).
+[[nodiscard]] nlohmann::ordered_json accuracy_json(const Accuracy& acc);
+// "<what> on <data>: top-1 ... (... images/s on T thread(s))" on stdout.
+void print_accuracy(const std::string& what, const std::string& data, const Accuracy& acc);
 
 // A quantized model folder (quantize --out DIR): DIR/model.onnx (or `model_override`),
 // DIR/quant.json, and the plan compiled for the integer engine (errors name the file).
