@@ -8,13 +8,9 @@ const path = require('path');
 const fs = require('fs');
 const os = require('os');
 const { execFileSync } = require('child_process');
-const { gitCommit, cpuName, appendResults } = require('./lib/bench');
+const { gitCommit, cpuName, appendResults, opt } = require('./lib/bench');
 
 const root = path.resolve(__dirname, '..');
-function opt(name, def) {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : def;
-}
 const images = opt('--images', '2000');
 const threads = opt('--threads', '2');
 const bits = opt('--bits', '8');

@@ -1,6 +1,7 @@
 'use strict';
-// Shared pieces of the benchmark report scripts (bench_report, calib_report, tune_report):
-// the machine and commit a result belongs to, and appending to bench/results.json.
+// Shared pieces of the benchmark report scripts (bench_report, calib_report, tune_report,
+// int_report): flags, the machine and commit a result belongs to, and appending to
+// bench/results.json.
 const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
@@ -18,6 +19,12 @@ function cpuName() {
   return m ? m[1].trim() : 'unknown';
 }
 
+// The value after command-line flag `name`, or `def` when the flag is absent.
+function opt(name, def) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+
 // Appends `items` to the list `key` of bench/results.json (written atomically).
 function appendResults(root, key, items) {
   const file = path.join(root, 'bench', 'results.json');
@@ -30,4 +37,4 @@ function appendResults(root, key, items) {
   fs.renameSync(file + '.tmp', file);
 }
 
-module.exports = { gitCommit, cpuName, appendResults };
+module.exports = { gitCommit, cpuName, appendResults, opt };
