@@ -80,13 +80,11 @@ void run_node_rounded(const Node& node, std::span<const Tensor* const> in, Tenso
         out[i] = static_cast<float>(quant::dequantize(yc[i], q.out));
       return;
     }
-    default: break;
-  }
-  run_node_reference(node, in, y);  // exact in float: the caller rounds
-  if (node.op == OpType::Add || node.op == OpType::Mul) {
-    // Recompute in double (float may round a sum of two fine grids), then round once.
-    const float* x1 = in[1]->data.data();
-    if (in[1]->shape == x.shape) {
+    case OpType::Add:
+    case OpType::Mul: {
+      const float* x1 = in[1]->data.data();
+      if (in[1]->shape != x.shape) break;  // broadcasting: float below, rounded after
+      // In double (float may round a sum of two fine grids), then rounded once.
       for (size_t i = 0; i < y.data.size(); ++i) {
         const double v = node.op == OpType::Add
                              ? static_cast<double>(x.data[i]) + static_cast<double>(x1[i])
@@ -95,8 +93,11 @@ void run_node_rounded(const Node& node, std::span<const Tensor* const> in, Tenso
       }
       return;
     }
-    quant::fake_quant(y.data, q.out, q.rounding);  // broadcasting: float, rounded after
+    default: break;
   }
+  run_node_reference(node, in, y);  // exact in float: the caller rounds
+  if (node.op == OpType::Add || node.op == OpType::Mul)
+    quant::fake_quant(y.data, q.out, q.rounding);  // broadcasting
 }
 
 bool rounds_in_kernel(OpType op) noexcept {
