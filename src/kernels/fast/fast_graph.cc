@@ -198,7 +198,7 @@ struct FastGraph::Impl {
     const memory::desc b_md({channels}, dt::f32, tag::x);
     const memory wm = constant_memory(pd.weights_desc(), w_user, constant_data(n.inputs[1]));
     const memory bm = constant_memory(b_md, b_md, bias.data());
-    reload[static_cast<size_t>(building)] = [this, &n, wm, bm, w_user, b_md, channels] {
+    reload[static_cast<size_t>(building)] = [this, &n, wm, bm, w_user, channels] {
       memory w_src(w_user, cpu_engine(), const_cast<float*>(constant_data(n.inputs[1])));
       memory w_dst = wm;
       dnnl::reorder(w_src, w_dst).execute(stream, w_src, w_dst);

@@ -10,11 +10,22 @@
 namespace gammaq::kernels {
 namespace {
 
-// acc[p] += w * col[p] for p < count.
+// acc[p] += w * col[p] for p < count. One body, two non-template entry points: clang does not
+// multiversion templates, and each clone inlines the body under its own target.
 template <typename Acc>
-__attribute__((target_clones("avx2", "default"))) void axpy(Acc* acc, int32_t w, const int32_t* col,
-                                                            int64_t count) noexcept {
+[[gnu::always_inline]] inline void axpy_body(Acc* acc, int32_t w, const int32_t* col,
+                                             int64_t count) noexcept {
   for (int64_t p = 0; p < count; ++p) acc[p] += static_cast<Acc>(w) * static_cast<Acc>(col[p]);
+}
+__attribute__((target_clones("avx2", "default"))) void axpy(int32_t* acc, int32_t w,
+                                                            const int32_t* col,
+                                                            int64_t count) noexcept {
+  axpy_body(acc, w, col, count);
+}
+__attribute__((target_clones("avx2", "default"))) void axpy(int64_t* acc, int32_t w,
+                                                            const int32_t* col,
+                                                            int64_t count) noexcept {
+  axpy_body(acc, w, col, count);
 }
 
 template <typename Acc>
