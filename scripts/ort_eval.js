@@ -8,7 +8,8 @@ const common = require('./lib/common');
 
 const PROG = 'ort_eval';
 const USAGE = `usage: node scripts/ort_eval.js MODEL.onnx --data fashion-mnist:test|fashion-mnist:train|npy:FILE.npy
-       [--slice a:b] [--limit N] [--batch 64] [--threads 1] [--labels LABELS.npy] [--logits OUT.npy] [--json]`;
+       [--slice a:b] [--limit N] [--batch 64] [--threads 1] [--labels LABELS.npy] [--logits OUT.npy] [--json]
+       [--optimization all|extended|basic|disabled]`;
 
 const SPEC = {
   '--data': 'value',
@@ -19,6 +20,7 @@ const SPEC = {
   '--labels': 'value',
   '--logits': 'value',
   '--json': 'flag',
+  '--optimization': 'value',
   '--help': 'flag',
 };
 
@@ -37,7 +39,10 @@ async function main() {
   common.requireFile(modelPath);
   if (opts.logits) common.requireWritableDir(opts.logits);
 
-  const session = await common.createSession(modelPath, threads);
+  const optimization = opts.optimization || 'all';
+  if (!['all', 'extended', 'basic', 'disabled'].includes(optimization))
+    common.fail('--optimization', `${optimization}: expected all, extended, basic or disabled`);
+  const session = await common.createSession(modelPath, threads, optimization);
   const io = common.sessionIO(session, modelPath);
   const src = common.openData(opts.data, modelPath, io.chw, PROG, opts.labels);
   const [a, b] = common.parseSlice(opts.slice, src.count);

@@ -144,14 +144,14 @@ function ortVersion() {
   return (ort.env && ort.env.versions && ort.env.versions.node) || require('onnxruntime-node/package.json').version;
 }
 
-async function createSession(modelPath, threads) {
+async function createSession(modelPath, threads, optimization = 'all') {
   const ort = loadOrt();
   requireFile(modelPath);
   try {
     return await ort.InferenceSession.create(modelPath, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: optimization,
       executionMode: 'sequential',
     });
   } catch (e) {

@@ -350,7 +350,7 @@ void export_model(const IntegerProgram& p, const quant::QuantPlan& plan, const s
                   const std::string& path) {
   if (format != "c" && format != "bin")
     throw Error(ErrorKind::InvalidOption,
-                str_cat("--format ", format, ": expected c, bin or vectors (qdq: not yet)"));
+                str_cat("--format ", format, ": expected qdq, c, bin or vectors"));
   const Description d = describe(p, plan);
   write_folder(path, [&](const fs::path& tmp) {
     if (format == "c") {

@@ -411,6 +411,17 @@ TEST(CliTest, RunTheQuantizedModelOnIntegers) {
             0);
   expect_input_error(gammaq("run " + wq + " --data 'fashion-mnist:test[0:8]'"),
                      {"quant.json", "float"});
+  // ... but exports to QDQ ONNX (weights quantized, feature maps float).
+  const Result e = gammaq("export " + wq + " --format qdq -o " + wq + "/qdq.onnx");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("0 feature maps quantized"), std::string::npos) << e.out;
+  EXPECT_TRUE(fs::exists(wq + "/qdq.onnx"));
+  expect_input_error(gammaq("export " + out + " --format qdq -o " + wq), {wq, "folder"});
+  expect_input_error(gammaq("export " + out + " --format qdq --opset 12 -o " + wq + "/x.onnx"),
+                     {"--opset 12"});
+  expect_input_error(gammaq("export " + out + " --format qdq -o " + wq + "/no/dir/x.onnx"),
+                     {wq + "/no/dir/x.onnx", "cannot write"});
+  EXPECT_FALSE(fs::exists(wq + "/x.onnx"));
 }
 
 }  // namespace

@@ -1,14 +1,16 @@
-// gammaq export DIR --format c|bin|vectors -o PATH [--model MODEL.onnx]
+// gammaq export DIR --format qdq|c|bin|vectors -o PATH [--model MODEL.onnx]
+//               [--opset 13|21]            (qdq)
 //               [--data SPEC --images N]   (vectors)
-// The integer model of a quantized model folder (quantize --out DIR) for hardware: a C99
-// header, raw little-endian binaries with a JSON manifest, or per-tensor test vectors
-// (src/export/export.h).
+// A quantized model folder (quantize --out DIR) for the runtimes and hardware users have: a
+// QDQ ONNX model (src/export/qdq.h), or the integer model as a C99 header, raw little-endian
+// binaries with a JSON manifest, or per-tensor test vectors (src/export/export.h).
 #include <cstdio>
 #include <memory>
 
 #include "common.h"
 #include "engine/integer.h"
 #include "export/export.h"
+#include "export/qdq.h"
 #include "gammaq/error.h"
 
 namespace gammaq::cli {
@@ -17,10 +19,28 @@ namespace {
 struct ExportArgs {
   std::string dir, format, out, model, data;
   int64_t images = 1;
+  int64_t opset = 13;
+  std::string weight_type = "int8";
   PreprocessFlags pre;
 } args;
 
 int run_export() {
+  if (args.format == "qdq") {
+    // The simulation's graph, not the integer program: plans with float feature maps export too.
+    const QuantizedModel q = load_quantized(args.dir, args.model, false);
+    if (args.weight_type != "int8" && args.weight_type != "uint8")
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat("--weight-type ", args.weight_type, ": expected int8 or uint8"));
+    const QdqReport r =
+        export_qdq(q.model.graph, q.plan, {args.opset, args.weight_type == "uint8"}, args.out);
+    for (const std::string& w : r.warnings)
+      std::fprintf(stderr, "gammaq: warning: %s: %s\n", args.out.c_str(), w.c_str());
+    std::printf(
+        "wrote %s (qdq, opset %lld: %d feature maps quantized, %d clipped to formats "
+        "narrower than their container)\n",
+        args.out.c_str(), static_cast<long long>(r.opset), r.quantized_values, r.clipped_values);
+    return 0;
+  }
   const QuantizedModel q = load_quantized(args.dir, args.model);
   const LoadedModel& m = q.model;
   const quant::QuantPlan& plan = q.plan;
@@ -44,16 +64,25 @@ int run_export() {
 
 void add_export(CLI::App& app, Subcommand& run) {
   CLI::App* sub =
-      app.add_subcommand("export", "write the integer model for hardware (c, bin, vectors)");
+      app.add_subcommand("export", "write the quantized model for ONNX Runtime (qdq) or hardware");
   sub->add_option("DIR", args.dir, "folder with quant.json and model.onnx (quantize --out)")
       ->required();
   sub->add_option("--format", args.format,
-                  "c (C99 header), bin (binaries + manifest.json) or vectors (test vectors)")
+                  "qdq (ONNX with QuantizeLinear/DequantizeLinear), c (C99 header), bin "
+                  "(binaries + manifest.json) or vectors (test vectors)")
       ->required();
+  sub->add_option("--opset", args.opset,
+                  "qdq: 13 (int8/uint8, default) or 21 (int4 weights of <= 4 bits; int16 for > 8 "
+                  "bits, chosen automatically)");
+  sub->add_option("--weight-type", args.weight_type,
+                  "qdq: int8 (default) or uint8 (8-bit weights offset by zero point 128, for "
+                  "ONNX Runtime on x86 CPUs without VNNI, whose int8 kernels can saturate)");
   sub->add_option("--data", args.data, "vectors: images to run (SPEC)");
   sub->add_option("--images", args.images, "vectors: how many of them (default 1)");
   args.pre.add_to(*sub);
-  sub->add_option("-o,--out", args.out, "output folder (must not exist, or be empty)")->required();
+  sub->add_option("-o,--out", args.out,
+                  "output: a .onnx file (qdq), else a folder that does not exist or is empty")
+      ->required();
   sub->add_option("--model", args.model, "the ONNX model (default DIR/model.onnx)");
   sub->callback([&run] { run = run_export; });
 }

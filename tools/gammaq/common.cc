@@ -137,7 +137,8 @@ void print_accuracy(const std::string& what, const std::string& data, const Accu
       static_cast<long long>(acc.tied_top1), acc.images_per_s(), kernels::kernel_threads());
 }
 
-QuantizedModel load_quantized(const std::string& dir, const std::string& model_override) {
+QuantizedModel load_quantized(const std::string& dir, const std::string& model_override,
+                              bool integer) {
   const std::string model_path = model_override.empty() ? dir + "/model.onnx" : model_override;
   if (!std::filesystem::exists(model_path))
     throw Error(ErrorKind::Io, str_cat(model_path,
@@ -147,6 +148,7 @@ QuantizedModel load_quantized(const std::string& dir, const std::string& model_o
   q.model = load_model(model_path);
   const std::string quant_path = dir + "/quant.json";
   q.plan = load_plan(quant_path, q.model);
+  if (!integer) return q;
   try {
     q.program = std::make_unique<IntegerProgram>(q.model.graph, q.plan);
   } catch (const Error& e) {

@@ -36,8 +36,9 @@ struct QuantizedModel {
   quant::QuantPlan plan;
   std::unique_ptr<IntegerProgram> program;
 };
+// integer: also build the IntegerProgram (its refusals name the quant.json).
 [[nodiscard]] QuantizedModel load_quantized(const std::string& dir,
-                                            const std::string& model_override);
+                                            const std::string& model_override, bool integer = true);
 
 // Reads a quant.json and checks it was made for the model file at model_path (fingerprint)
 // and fits its graph; errors name the quant.json.
