@@ -14,6 +14,7 @@ namespace gammaq {
 
 struct FakeQuant;      // engine/fake_quant.h
 class IntegerProgram;  // engine/integer.h
+class IntegerKernels;  // engine/integer.h
 
 enum class KernelImpl {
   Reference,  // plain loops, double accumulation: the definition of correct
@@ -34,8 +35,10 @@ struct ExecutorOptions {
   // map tuning). Costs one more copy of every rounded activation.
   bool keep_unquantized = false;
   // Integer numerics (must outlive the executor): every activation is an integer code of its
-  // format and every node runs its bit-exact integer kernel (`impl` and `fake_quant` are
-  // ignored). run() returns the output's codes times its step, exactly.
+  // format and every node runs its bit-exact integer kernel (`fake_quant` is ignored). `impl`
+  // Fast runs convolutions of <= 8-bit operands on oneDNN's int8 kernels, Reference only the
+  // int32/int64 loops; both give the same integers. run() returns the output's codes times
+  // its step, exactly.
   const IntegerProgram* integer = nullptr;
 };
 
@@ -78,6 +81,11 @@ class Executor {
   [[nodiscard]] std::string kernel_name(size_t node_index);
   void set_tap(Tap tap) { tap_ = std::move(tap); }
   [[nodiscard]] const ExecutorOptions& options() const noexcept { return options_; }
+  // Integer numerics with Fast kernels: the int8 kernels made so far (null before the first
+  // run, or with Reference kernels).
+  [[nodiscard]] const IntegerKernels* integer_kernels() const noexcept {
+    return int_kernels_.get();
+  }
 
  private:
   void prepare(int64_t batch);
@@ -93,6 +101,7 @@ class Executor {
   Tap tap_;
   struct FastState;
   std::unique_ptr<FastState> fast_;
+  std::unique_ptr<IntegerKernels> int_kernels_;  // integer numerics with Fast kernels
 };
 
 }  // namespace gammaq

@@ -90,7 +90,9 @@ const Tensor& Executor::run(const Tensor& images) {
                           "' would exceed 2^31 values; use a smaller batch"));
   if (options_.integer) {
     batch_ = images.shape[0];
-    run_integer(*options_.integer, images, codes_);
+    if (options_.impl == KernelImpl::Fast && !int_kernels_)
+      int_kernels_ = std::make_unique<IntegerKernels>();
+    run_integer(*options_.integer, images, codes_, int_kernels_.get());
     return value(g_.output);
   }
   prepare(images.shape[0]);

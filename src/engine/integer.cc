@@ -76,6 +76,8 @@ IntegerProgram::IntegerProgram(const Graph& g, const quant::QuantPlan& plan)
         }
         in.accumulator_bits = bit_length(bound) + 1;
         in.wide = bound > static_cast<uint64_t>(INT32_MAX);
+        in.int8 = n.op == OpType::Conv &&
+                  kernels::int8_conv_applies(xf, plan.layers.at(n.name).weight, in.wide);
         break;
       }
       case OpType::MaxPool:
@@ -136,8 +138,50 @@ const quant::Format& IntegerProgram::format(int value) const {
   return formats_[static_cast<size_t>(value)];
 }
 
+IntegerKernels::IntegerKernels() = default;
+IntegerKernels::~IntegerKernels() = default;
+
+kernels::Int8Conv* IntegerKernels::conv(const IntegerProgram& p, size_t node,
+                                        const kernels::WindowGeom& g) {
+  if (batch_ != g.n) {
+    convs_.clear();
+    tried_.clear();
+    batch_ = g.n;
+  }
+  convs_.resize(p.graph().nodes.size());
+  tried_.resize(p.graph().nodes.size(), false);
+  if (!tried_[node]) {
+    tried_[node] = true;
+    const Node& n = p.graph().nodes[node];
+    const IntegerNode& in = p.node(node);
+    convs_[node] = kernels::Int8Conv::make(g, p.format(n.inputs[0]), in.codes.weight.data(),
+                                           in.codes.bias.empty() ? nullptr : in.codes.bias.data());
+  }
+  return convs_[node].get();
+}
+
+const kernels::LrnTable& IntegerKernels::lrn(const IntegerProgram& p, size_t node) {
+  lrn_.resize(p.graph().nodes.size());
+  auto& t = lrn_[node];
+  if (!t) {
+    const Node& n = p.graph().nodes[node];
+    const quant::Format& f = p.format(n.inputs[0]);
+    t = std::make_unique<kernels::LrnTable>(n.attrs, f.frac, std::max(-f.qmin(), f.qmax()));
+  }
+  return *t;
+}
+
+std::vector<std::string> IntegerKernels::describe(const IntegerProgram& p) const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < convs_.size(); ++i)
+    if (tried_[i])
+      out.push_back(str_cat(p.graph().nodes[i].name, ": ",
+                            convs_[i] ? convs_[i]->description() : "int32 (not provably exact)"));
+  return out;
+}
+
 void run_integer(const IntegerProgram& p, const Tensor& images,
-                 std::vector<std::vector<int32_t>>& codes) {
+                 std::vector<std::vector<int32_t>>& codes, IntegerKernels* fast) {
   const Graph& g = p.graph();
   const int64_t batch = images.shape[0];
   codes.resize(g.values.size());
@@ -150,8 +194,15 @@ void run_integer(const IntegerProgram& p, const Tensor& images,
     const quant::Format& f = p.format(g.input);
     std::vector<int32_t>& c = codes[static_cast<size_t>(g.input)];
     c.resize(images.data.size());
-    for (size_t i = 0; i < c.size(); ++i)
-      c[i] = static_cast<int32_t>(quant::quantize_code(images.data[i], f, p.rounding()));
+    if (fast) {  // the simulation's vectorised rounding, then value * 2^frac (exact)
+      std::vector<float> v = images.data;
+      quant::fake_quant(v, f, p.rounding());
+      const auto scale = static_cast<float>(std::ldexp(1.0, f.frac));
+      for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<int32_t>(v[i] * scale);
+    } else {
+      for (size_t i = 0; i < c.size(); ++i)
+        c[i] = static_cast<int32_t>(quant::quantize_code(images.data[i], f, p.rounding()));
+    }
   }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
@@ -163,16 +214,23 @@ void run_integer(const IntegerProgram& p, const Tensor& images,
     y.resize(static_cast<size_t>(shape_numel(ys)));
     const int64_t* bias = in.codes.bias.empty() ? nullptr : in.codes.bias.data();
     switch (n.op) {
-      case OpType::Conv:
-        kernels::conv2d_int(kernels::window_geom(a, xs, ys), x, in.codes.weight.data(), bias,
-                            in.stage, in.wide, y.data());
+      case OpType::Conv: {
+        const kernels::WindowGeom geom = kernels::window_geom(a, xs, ys);
+        if (kernels::Int8Conv* c = fast && in.int8 ? fast->conv(p, i, geom) : nullptr)
+          c->run(x, in.stage, y.data());
+        else
+          kernels::conv2d_int(geom, x, in.codes.weight.data(), bias, in.stage, in.wide, y.data());
         break;
+      }
       case OpType::Gemm:
         kernels::gemm_int(batch, shape_numel(xs) / batch, ys[1], x, in.codes.weight.data(), bias,
                           in.stage, in.wide, y.data());
         break;
       case OpType::MaxPool:
-        kernels::maxpool2d_int_ref(kernels::window_geom(a, xs, ys), x, in.stage, y.data());
+        if (fast)
+          kernels::maxpool2d_int(kernels::window_geom(a, xs, ys), x, in.stage, y.data());
+        else
+          kernels::maxpool2d_int_ref(kernels::window_geom(a, xs, ys), x, in.stage, y.data());
         break;
       case OpType::AveragePool:
         kernels::avgpool2d_int_ref(kernels::window_geom(a, xs, ys), a.count_include_pad, x,
@@ -182,8 +240,12 @@ void run_integer(const IntegerProgram& p, const Tensor& images,
         kernels::global_avgpool_int_ref(xs[0], xs[1], xs[2] * xs[3], x, in.stage, y.data());
         break;
       case OpType::LRN:
-        kernels::lrn_int_ref(xs[0], xs[1], xs[2] * xs[3], a, p.format(n.inputs[0]).frac, x,
-                             in.stage, y.data());
+        if (fast)
+          kernels::lrn_int(xs[0], xs[1], xs[2] * xs[3], a, p.format(n.inputs[0]).frac,
+                           fast->lrn(p, i), x, in.stage, y.data());
+        else
+          kernels::lrn_int_ref(xs[0], xs[1], xs[2] * xs[3], a, p.format(n.inputs[0]).frac, x,
+                               in.stage, y.data());
         break;
       case OpType::Add:
       case OpType::Mul: {

@@ -30,9 +30,7 @@ int run_eval() {
   if (args.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
   ExecutorOptions eo;
   eo.threads = args.threads;
-  eo.impl = args.kernels.empty()          ? kernel_impl_from_env(KernelImpl::Fast)
-            : args.kernels == "reference" ? KernelImpl::Reference
-                                          : KernelImpl::Fast;
+  eo.impl = kernel_impl_option(args.kernels);
   auto data = open_data_for(args.data, args.pre.resolve(m.graph), m.graph, Need::Images);
   FakeQuant fq;
   if (!args.quant.empty()) {

@@ -20,7 +20,7 @@ namespace gammaq::cli {
 namespace {
 
 struct RunArgs {
-  std::string dir, data, model, verify;
+  std::string dir, data, model, verify, kernels;
   int64_t limit = -1, batch = 64;
   int threads = 0;
   bool json = false, quiet = false;
@@ -37,6 +37,7 @@ int run_run() {
   ExecutorOptions eo;
   eo.threads = args.threads;
   eo.integer = program;
+  eo.impl = kernel_impl_option(args.kernels);
   Executor exec(m.graph, eo);
 
   // The simulation beside it, batch by batch, when verifying.
@@ -87,6 +88,7 @@ int run_run() {
   progress.finish();
   if (args.json) {
     nlohmann::ordered_json j = accuracy_json(acc);
+    if (const IntegerKernels* k = exec.integer_kernels()) j["convolutions"] = k->describe(*program);
     if (sim) {
       j["verify"] = {{"against", args.verify},
                      {"logits", logits},
@@ -124,6 +126,10 @@ void add_run(CLI::App& app, Subcommand& run) {
   sub->add_option("--batch", args.batch, "images per batch (default 64)");
   sub->add_option("--threads", args.threads, "kernel threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
+  sub->add_option("--kernels", args.kernels,
+                  "fast (default: int8 convolutions where provably exact) or reference (int32 "
+                  "loops only); the same integers")
+      ->check(CLI::IsMember({"fast", "reference"}));
   sub->add_option("--verify", args.verify,
                   "compare every logit with the fixed-point simulation: fast or reference")
       ->check(CLI::IsMember({"fast", "reference"}));

@@ -157,6 +157,11 @@ QuantizedModel load_quantized(const std::string& dir, const std::string& model_o
   return q;
 }
 
+KernelImpl kernel_impl_option(const std::string& kernels) {
+  if (kernels.empty()) return kernel_impl_from_env(KernelImpl::Fast);
+  return kernels == "reference" ? KernelImpl::Reference : KernelImpl::Fast;
+}
+
 Accuracy evaluate_plan(const Graph& g, const quant::QuantPlan* plan, Dataset& data, int threads,
                        const EvalOptions& options) {
   FakeQuant fq;

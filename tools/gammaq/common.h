@@ -82,6 +82,9 @@ enum class Need { Images, LabelledImages };
 // different model file.
 [[nodiscard]] std::string file_fingerprint(const std::string& path);
 
+// --kernels fast|reference (checked by CLI11); empty: GAMMAQ_KERNELS, else fast.
+[[nodiscard]] KernelImpl kernel_impl_option(const std::string& kernels);
+
 // Top-1/top-5 of g on `data` under `plan` (null: float), fast kernels, `threads` threads.
 [[nodiscard]] Accuracy evaluate_plan(const Graph& g, const quant::QuantPlan* plan, Dataset& data,
                                      int threads, const EvalOptions& options);

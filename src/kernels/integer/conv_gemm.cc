@@ -3,9 +3,11 @@
 // as im2col + a rank-1-update GEMM whose inner loop runs over output pixels and vectorises
 // (AVX2 clone where the CPU has it). Tested equal to the reference kernels.
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "kernels/integer/integer.h"
+#include "kernels/reference/loops.h"
 
 namespace gammaq::kernels {
 namespace {
@@ -78,6 +80,62 @@ void conv2d_int(const WindowGeom& g, const int32_t* x, const int32_t* w, const i
     conv_im2col<int64_t>(g, x, w, bias, stage, y);
   else
     conv_im2col<int32_t>(g, x, w, bias, stage, y);
+}
+
+void maxpool2d_int(const WindowGeom& g, const int32_t* x, const OutputStage& stage,
+                   int32_t* y) noexcept {
+  // The taps inside the input, per output column and row, found once: the inner loops then
+  // run without bounds tests. An empty window (possible with ceil_mode) leaves INT32_MIN,
+  // which the stage saturates, as in the reference.
+  std::vector<int64_t> x0(static_cast<size_t>(g.ow)), x1(static_cast<size_t>(g.ow));
+  for (int64_t ox = 0; ox < g.ow; ++ox) {
+    int64_t lo = g.kw, hi = 0;
+    for (int64_t kx = 0; kx < g.kw; ++kx) {
+      const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+      if (ix >= 0 && ix < g.w) lo = std::min(lo, kx), hi = kx + 1;
+    }
+    x0[static_cast<size_t>(ox)] = lo, x1[static_cast<size_t>(ox)] = std::max(lo, hi);
+  }
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t c = 0; c < g.c; ++c) {
+      const int32_t* xc = x + (n * g.c + c) * g.h * g.w;
+      int32_t* yc = y + (n * g.c + c) * g.oh * g.ow;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        int32_t* row = yc + oy * g.ow;
+        std::fill(row, row + g.ow, std::numeric_limits<int32_t>::min());
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          const int32_t* xr = xc + iy * g.w - g.pl;
+          for (int64_t ox = 0; ox < g.ow; ++ox) {
+            int32_t best = row[ox];
+            const int32_t* xw = xr + ox * g.sw;
+            for (int64_t kx = x0[static_cast<size_t>(ox)]; kx < x1[static_cast<size_t>(ox)]; ++kx)
+              best = std::max(best, xw[kx * g.dw]);
+            row[ox] = best;
+          }
+        }
+        for (int64_t ox = 0; ox < g.ow; ++ox) row[ox] = stage.apply(row[ox], 0);
+      }
+    }
+}
+
+LrnTable::LrnTable(const Attributes& a, int in_frac, int64_t max_abs_input) {
+  const int64_t max_sq = a.size * max_abs_input * max_abs_input;
+  if (max_sq >= kMaxEntries) return;
+  multiplier.resize(static_cast<size_t>(max_sq + 1));
+  for (int64_t sq = 0; sq <= max_sq; ++sq)
+    multiplier[static_cast<size_t>(sq)] = lrn_multiplier(sq, a, in_frac);
+}
+
+void lrn_int(int64_t n, int64_t c, int64_t hw, const Attributes& a, int in_frac,
+             const LrnTable& table, const int32_t* x, const OutputStage& stage,
+             int32_t* y) noexcept {
+  if (table.multiplier.empty()) return lrn_int_ref(n, c, hw, a, in_frac, x, stage, y);
+  lrn_loop<int64_t>(n, c, hw, a.size, x, [&](int64_t i, int64_t sq) {
+    y[i] = stage.apply(static_cast<int64_t>(x[i]) * table.multiplier[static_cast<size_t>(sq)], 0);
+  });
 }
 
 void gemm_int(int64_t n, int64_t k, int64_t out, const int32_t* x, const int32_t* w,

@@ -27,7 +27,10 @@ struct OutputStage {
     return shift.size() == 1 ? shift[0] : shift[static_cast<size_t>(channel)];
   }
   [[nodiscard]] int32_t apply(int64_t acc, int64_t channel) const noexcept {
-    const int64_t q = quant::requantize(acc, shift_of(channel), out, rounding);
+    const int s = shift_of(channel);
+    // Shift 0 is saturation alone (lo/hi lie within the format's range): no call.
+    if (s == 0) return static_cast<int32_t>(acc < lo ? lo : (acc > hi ? hi : acc));
+    const int64_t q = quant::requantize(acc, s, out, rounding);
     return static_cast<int32_t>(q < lo ? lo : (q > hi ? hi : q));
   }
 };
@@ -50,6 +53,9 @@ void conv2d_int(const WindowGeom& g, const int32_t* x, const int32_t* w, const i
 void gemm_int(int64_t n, int64_t k, int64_t out, const int32_t* x, const int32_t* w,
               const int64_t* bias, const OutputStage& stage, bool wide, int32_t* y) noexcept;
 // Max pooling of codes, then stage (shift = in frac - out frac).
+// The same results as maxpool2d_int_ref faster (bounds found once per column).
+void maxpool2d_int(const WindowGeom& g, const int32_t* x, const OutputStage& stage,
+                   int32_t* y) noexcept;
 void maxpool2d_int_ref(const WindowGeom& g, const int32_t* x, const OutputStage& stage,
                        int32_t* y) noexcept;
 // R(sum * 2^-shift / count) per window, saturated (quant::requantize_ratio).
@@ -65,6 +71,18 @@ void global_avgpool_int_ref(int64_t n, int64_t c, int64_t hw, const int32_t* x,
 inline constexpr int kLrnMultiplierBits = 30;
 [[nodiscard]] int64_t lrn_multiplier(int64_t sum_squares, const Attributes& a,
                                      int in_frac) noexcept;
+// lrn_multiplier for every sum of squares an input of |code| <= max_abs_input can give, when
+// there are fewer than 2^22 (8-bit inputs); empty otherwise.
+struct LrnTable {
+  static constexpr int64_t kMaxEntries = int64_t{1} << 22;
+  LrnTable() = default;
+  LrnTable(const Attributes& a, int in_frac, int64_t max_abs_input);
+  std::vector<int64_t> multiplier;
+};
+// lrn_int_ref with the multipliers looked up (the same function, no pow per value).
+void lrn_int(int64_t n, int64_t c, int64_t hw, const Attributes& a, int in_frac,
+             const LrnTable& table, const int32_t* x, const OutputStage& stage,
+             int32_t* y) noexcept;
 void lrn_int_ref(int64_t n, int64_t c, int64_t hw, const Attributes& a, int in_frac,
                  const int32_t* x, const OutputStage& stage, int32_t* y) noexcept;
 
