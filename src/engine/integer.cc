@@ -262,7 +262,10 @@ void run_integer(const IntegerProgram& p, const Tensor& images,
           shapes.push_back(shape_of(v));
           ptrs.push_back(codes[static_cast<size_t>(v)].data());
         }
-        kernels::concat_int_ref(a.axis, shapes, ptrs, in.input_stages, ys, y.data());
+        if (fast)
+          kernels::concat_int(a.axis, shapes, ptrs, in.input_stages, ys, y.data());
+        else
+          kernels::concat_int_ref(a.axis, shapes, ptrs, in.input_stages, ys, y.data());
         break;
       }
       default:  // Relu, Clip, Flatten, Reshape, Identity, Dropout (the program refused the rest)

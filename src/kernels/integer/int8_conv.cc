@@ -31,7 +31,7 @@ constexpr int64_t kInt16Max = 32767;
 
 // v * 2^-s rounded, 1 <= s <= 31, in int32 (vectorises with AVX2's 32-bit shifts).
 template <int kRounding>
-inline int32_t round_shift(int32_t v, int s) noexcept {
+[[gnu::always_inline]] inline int32_t round_shift(int32_t v, int s) noexcept {
   const int32_t t = v >> s;
   const int32_t r = v & static_cast<int32_t>((uint32_t{1} << s) - 1);
   const int32_t h = static_cast<int32_t>(uint32_t{1} << (s - 1));
@@ -62,8 +62,8 @@ struct Plane {
 };
 
 template <int kRounding, bool kSplit, bool kCorr>
-void shift_plane(const Plane& a, int64_t count, int s, int64_t lo, int64_t hi,
-                 int32_t* y) noexcept {
+[[gnu::always_inline]] inline void shift_plane(const Plane& a, int64_t count, int s, int64_t lo,
+                                               int64_t hi, int32_t* y) noexcept {
   const auto b = static_cast<int32_t>(a.bias);
   const auto lo32 = static_cast<int32_t>(lo), hi32 = static_cast<int32_t>(hi);
   for (int64_t p = 0; p < count; ++p) {
@@ -75,14 +75,27 @@ void shift_plane(const Plane& a, int64_t count, int s, int64_t lo, int64_t hi,
 }
 
 template <int kRounding>
-void shift_plane(const Plane& a, int64_t count, int s, int64_t lo, int64_t hi,
-                 int32_t* y) noexcept {
+[[gnu::always_inline]] inline void shift_plane(const Plane& a, int64_t count, int s, int64_t lo,
+                                               int64_t hi, int32_t* y) noexcept {
   if (a.acc_lo)
     a.corr ? shift_plane<kRounding, true, true>(a, count, s, lo, hi, y)
            : shift_plane<kRounding, true, false>(a, count, s, lo, hi, y);
   else
     a.corr ? shift_plane<kRounding, false, true>(a, count, s, lo, hi, y)
            : shift_plane<kRounding, false, false>(a, count, s, lo, hi, y);
+}
+
+// One non-template entry point, cloned for AVX2 (32-bit shifts, min/max) where the CPU has it.
+__attribute__((target_clones("avx2", "default"))) void shift_plane_any(const Plane& a,
+                                                                       int64_t count, int s,
+                                                                       int64_t lo, int64_t hi,
+                                                                       quant::Rounding rounding,
+                                                                       int32_t* y) noexcept {
+  switch (rounding) {
+    case quant::Rounding::HalfEven: return shift_plane<0>(a, count, s, lo, hi, y);
+    case quant::Rounding::HalfAway: return shift_plane<1>(a, count, s, lo, hi, y);
+    case quant::Rounding::HalfUp: return shift_plane<2>(a, count, s, lo, hi, y);
+  }
 }
 
 void requantize_plane2(const Plane& a, int64_t count, const OutputStage& stage, int64_t channel,
@@ -94,11 +107,7 @@ void requantize_plane2(const Plane& a, int64_t count, const OutputStage& stage, 
                     kMax = std::numeric_limits<int32_t>::max();
   if (s >= 1 && s <= 31 && a.bias >= kMin && a.bias <= kMax && stage.lo >= kMin &&
       stage.hi <= kMax) {
-    switch (stage.rounding) {
-      case quant::Rounding::HalfEven: return shift_plane<0>(a, count, s, stage.lo, stage.hi, y);
-      case quant::Rounding::HalfAway: return shift_plane<1>(a, count, s, stage.lo, stage.hi, y);
-      case quant::Rounding::HalfUp: return shift_plane<2>(a, count, s, stage.lo, stage.hi, y);
-    }
+    return shift_plane_any(a, count, s, stage.lo, stage.hi, stage.rounding, y);
   }
   for (int64_t p = 0; p < count; ++p) y[p] = stage.apply(a.at(p), channel);
 }

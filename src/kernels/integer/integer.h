@@ -53,7 +53,7 @@ void conv2d_int(const WindowGeom& g, const int32_t* x, const int32_t* w, const i
 void gemm_int(int64_t n, int64_t k, int64_t out, const int32_t* x, const int32_t* w,
               const int64_t* bias, const OutputStage& stage, bool wide, int32_t* y) noexcept;
 // Max pooling of codes, then stage (shift = in frac - out frac).
-// The same results as maxpool2d_int_ref faster (bounds found once per column).
+// The same results as maxpool2d_int_ref faster (row operations, bounds found once).
 void maxpool2d_int(const WindowGeom& g, const int32_t* x, const OutputStage& stage,
                    int32_t* y) noexcept;
 void maxpool2d_int_ref(const WindowGeom& g, const int32_t* x, const OutputStage& stage,
@@ -95,6 +95,9 @@ void requantize_int_ref(std::span<const int32_t> x, const OutputStage& stage,
 void binary_int_ref(OpType op, std::span<const int32_t> x0, int f0, std::span<const int32_t> x1,
                     int f1, const OutputStage& stage, std::span<int32_t> y) noexcept;
 // Concat along `axis`; each input requantized by its own stage (its frac - out frac).
+// concat_int_ref in parallel, identity stages as clamped copies.
+void concat_int(int64_t axis, std::span<const Shape> xs, std::span<const int32_t* const> x,
+                std::span<const OutputStage> stages, const Shape& ys, int32_t* y) noexcept;
 void concat_int_ref(int64_t axis, std::span<const Shape> xs, std::span<const int32_t* const> x,
                     std::span<const OutputStage> stages, const Shape& ys, int32_t* y) noexcept;
 

@@ -227,7 +227,7 @@ TEST(IntegerKernels, Int8ConvEqualsReference) {
   EXPECT_TRUE(kernels::Int8Conv::make(g, u8, w.data(), nullptr));
 }
 
-// The fast max pooling and the LRN table against the reference loops: random windows
+// The fast max pooling, Concat and the LRN table against the reference loops: random windows
 // (padding, dilation, strides), shifts of both signs; LRN over 8-bit codes of both signs.
 TEST(IntegerKernels, FastPoolingAndLrnEqualReference) {
   std::mt19937 rng(13);
@@ -245,6 +245,25 @@ TEST(IntegerKernels, FastPoolingAndLrnEqualReference) {
     kernels::maxpool2d_int(g, x.data(), st, got.data());
     ASSERT_EQ(got, want) << "maxpool trial " << trial;
   }
+  // Concat along channels of three inputs, one with a shift (finer input) and one identity.
+  const std::vector<Shape> xs = {{2, 3, 4, 5}, {2, 1, 4, 5}, {2, 2, 4, 5}};
+  const Shape ys = {2, 6, 4, 5};
+  std::vector<std::vector<int32_t>> parts;
+  std::vector<const int32_t*> ptrs;
+  std::vector<kernels::OutputStage> stages;
+  for (size_t t = 0; t < xs.size(); ++t) {
+    parts.emplace_back(static_cast<size_t>(shape_numel(xs[t])));
+    for (auto& v : parts.back()) v = pick(-200, 200);
+    ptrs.push_back(parts.back().data());
+    stages.push_back(kernels::output_stage(quant::make_format(8, 0, t != 2),
+                                           quant::Rounding::HalfEven, Attributes{},
+                                           std::vector<int>{t == 1 ? 2 : 0}));
+  }
+  std::vector<int32_t> cat_want(static_cast<size_t>(shape_numel(ys))), cat_got(cat_want.size());
+  kernels::concat_int_ref(1, xs, ptrs, stages, ys, cat_want.data());
+  kernels::concat_int(1, xs, ptrs, stages, ys, cat_got.data());
+  EXPECT_EQ(cat_got, cat_want);
+
   Attributes a;
   a.size = 5, a.alpha = 1e-3f, a.beta = 0.75f, a.bias = 1.0f;
   const quant::Format in = quant::make_format(8, 4, true);

@@ -1,7 +1,7 @@
-// Faster integer convolution and fully connected layers: the same arithmetic as
-// conv2d_int_ref / gemm_int_ref (exact integers, so equal whatever the order), restructured
-// as im2col + a rank-1-update GEMM whose inner loop runs over output pixels and vectorises
-// (AVX2 clone where the CPU has it). Tested equal to the reference kernels.
+// Faster integer kernels, the same integers as the *_int_ref ones (tested equal):
+// convolution as im2col + a rank-1-update GEMM whose inner loop runs over output pixels and
+// vectorises (AVX2 clone where the CPU has it); max pooling and Concat as vectorisable row
+// operations; LRN with its multipliers from a table.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -28,6 +28,18 @@ __attribute__((target_clones("avx2", "default"))) void axpy(int64_t* acc, int32_
                                                             const int32_t* col,
                                                             int64_t count) noexcept {
   axpy_body(acc, w, col, count);
+}
+
+// row[i] = max(row[i], x[i]) and dst[i] = clamp(src[i], lo, hi): vectorised with AVX2's
+// pmaxsd/pminsd where the CPU has them (the x86-64 baseline has no 32-bit integer max).
+__attribute__((target_clones("avx2", "default"))) void row_max(int32_t* row, const int32_t* x,
+                                                               int64_t count) noexcept {
+  for (int64_t i = 0; i < count; ++i) row[i] = std::max(row[i], x[i]);
+}
+__attribute__((target_clones("avx2", "default"))) void clamp_copy(int32_t* dst, const int32_t* src,
+                                                                  int64_t count, int32_t lo,
+                                                                  int32_t hi) noexcept {
+  for (int64_t i = 0; i < count; ++i) dst[i] = std::clamp(src[i], lo, hi);
 }
 
 template <typename Acc>
@@ -84,18 +96,20 @@ void conv2d_int(const WindowGeom& g, const int32_t* x, const int32_t* w, const i
 
 void maxpool2d_int(const WindowGeom& g, const int32_t* x, const OutputStage& stage,
                    int32_t* y) noexcept {
-  // The taps inside the input, per output column and row, found once: the inner loops then
-  // run without bounds tests. An empty window (possible with ceil_mode) leaves INT32_MIN,
-  // which the stage saturates, as in the reference.
-  std::vector<int64_t> x0(static_cast<size_t>(g.ow)), x1(static_cast<size_t>(g.ow));
-  for (int64_t ox = 0; ox < g.ow; ++ox) {
-    int64_t lo = g.kw, hi = 0;
-    for (int64_t kx = 0; kx < g.kw; ++kx) {
+  // Per tap column kx, the output columns whose input column is inside: [c0, c1). The max then
+  // runs as whole-row operations (contiguous for stride 1, so they vectorise). An empty
+  // window (possible with ceil_mode) leaves INT32_MIN, which the stage saturates, as in the
+  // reference.
+  std::vector<int64_t> c0(static_cast<size_t>(g.kw)), c1(static_cast<size_t>(g.kw));
+  for (int64_t kx = 0; kx < g.kw; ++kx) {
+    int64_t lo = g.ow, hi = 0;
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
       const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
-      if (ix >= 0 && ix < g.w) lo = std::min(lo, kx), hi = kx + 1;
+      if (ix >= 0 && ix < g.w) lo = std::min(lo, ox), hi = ox + 1;
     }
-    x0[static_cast<size_t>(ox)] = lo, x1[static_cast<size_t>(ox)] = std::max(lo, hi);
+    c0[static_cast<size_t>(kx)] = lo, c1[static_cast<size_t>(kx)] = std::max(lo, hi);
   }
+  const bool clamp_only = stage.shift.size() == 1 && stage.shift[0] == 0;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t c = 0; c < g.c; ++c) {
@@ -107,16 +121,47 @@ void maxpool2d_int(const WindowGeom& g, const int32_t* x, const OutputStage& sta
         for (int64_t ky = 0; ky < g.kh; ++ky) {
           const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
           if (iy < 0 || iy >= g.h) continue;
-          const int32_t* xr = xc + iy * g.w - g.pl;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            int32_t best = row[ox];
-            const int32_t* xw = xr + ox * g.sw;
-            for (int64_t kx = x0[static_cast<size_t>(ox)]; kx < x1[static_cast<size_t>(ox)]; ++kx)
-              best = std::max(best, xw[kx * g.dw]);
-            row[ox] = best;
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int32_t* xr = xc + iy * g.w - g.pl + kx * g.dw;
+            const int64_t lo = c0[static_cast<size_t>(kx)], hi = c1[static_cast<size_t>(kx)];
+            if (g.sw == 1)
+              row_max(row + lo, xr + lo, hi - lo);
+            else
+              for (int64_t ox = lo; ox < hi; ++ox) row[ox] = std::max(row[ox], xr[ox * g.sw]);
           }
         }
-        for (int64_t ox = 0; ox < g.ow; ++ox) row[ox] = stage.apply(row[ox], 0);
+        if (clamp_only) {
+          clamp_copy(row, row, g.ow, static_cast<int32_t>(stage.lo),
+                     static_cast<int32_t>(stage.hi));
+        } else {
+          for (int64_t ox = 0; ox < g.ow; ++ox) row[ox] = stage.apply(row[ox], 0);
+        }
+      }
+    }
+}
+
+void concat_int(int64_t axis, std::span<const Shape> xs, std::span<const int32_t* const> x,
+                std::span<const OutputStage> stages, const Shape& ys, int32_t* y) noexcept {
+  int64_t outer = 1, inner = 1;
+  for (int64_t k = 0; k < axis; ++k) outer *= ys[static_cast<size_t>(k)];
+  for (size_t k = static_cast<size_t>(axis) + 1; k < ys.size(); ++k) inner *= ys[k];
+  const int64_t ychunk = ys[static_cast<size_t>(axis)] * inner;
+  std::vector<int64_t> offset(xs.size() + 1, 0);
+  for (size_t t = 0; t < xs.size(); ++t)
+    offset[t + 1] = offset[t] + xs[t][static_cast<size_t>(axis)] * inner;
+  const auto inputs = static_cast<int64_t>(xs.size());
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t t = 0; t < inputs; ++t) {
+      const auto ti = static_cast<size_t>(t);
+      const int64_t chunk = offset[ti + 1] - offset[ti];
+      const int32_t* src = x[ti] + o * chunk;
+      int32_t* dst = y + o * ychunk + offset[ti];
+      const OutputStage& st = stages[ti];
+      if (st.shift.size() == 1 && st.shift[0] == 0) {
+        clamp_copy(dst, src, chunk, static_cast<int32_t>(st.lo), static_cast<int32_t>(st.hi));
+      } else {
+        for (int64_t i = 0; i < chunk; ++i) dst[i] = st.apply(src[i], 0);
       }
     }
 }
