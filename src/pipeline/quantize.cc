@@ -10,6 +10,7 @@
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "pipeline/chunked_pass.h"
+#include "quant/methods/method.h"
 #include "quant/weights.h"
 #include "stats/tensor_stats.h"
 
@@ -156,9 +157,15 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     }
     (void)quant::make_format(b, 0, true);
   }
-  if (o.method != "ggd" && o.method != "ristretto")
+  if (!quant::find_fm_method(o.method))
     throw Error(ErrorKind::InvalidOption,
-                str_cat("--method '", o.method, "': expected ggd or ristretto"));
+                str_cat("--method '", o.method, "': expected one of ", quant::fm_method_names()));
+  if (!(o.percentile > 0.0 && o.percentile <= 100.0))
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--percentile ", o.percentile, ": must be in (0, 100]"));
+  if (o.aciq != "laplace" && o.aciq != "gauss" && o.aciq != "mix")
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--aciq '", o.aciq, "': expected laplace, gauss or mix"));
   if (o.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
   const int64_t images = o.limit < 0 ? calib.size() : std::min(o.limit, calib.size());
   if (images < 1) throw Error(ErrorKind::InvalidData, "the calibration set holds no images");
@@ -245,6 +252,9 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
   fo.mode = o.mode;
   fo.alpha_free = o.alpha_free;
   fo.rounding = o.rounding;
+  fo.percentile = o.percentile;
+  fo.percentile_nonzero = o.percentile_nonzero;
+  fo.aciq = o.aciq;
   std::vector<quant::FmProposal> prop(g.values.size());
   std::vector<std::unique_ptr<quant::EmpiricalErrors>> emp(g.values.size());
   for (int v : acts) {

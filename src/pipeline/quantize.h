@@ -17,8 +17,11 @@
 namespace gammaq {
 
 struct QuantizeOptions {
-  std::string method = "ggd";  // ggd | ristretto
+  std::string method = "ggd";  // feature maps: a name of quant/methods/method.h's table
   quant::FmMode mode = quant::FmMode::Default;
+  double percentile = 99.99;        // --method percentile: p in (0, 100]
+  bool percentile_nonzero = false;  // --percentile-nonzero
+  std::string aciq = "mix";         // --aciq laplace|gauss|mix
   int wbits = 8, abits = 8;
   std::string bbits = "acc";        // "acc" (accumulator precision) or a width 2..16
   int weight_window = 4;            // K_w of Algorithm 1 (paper: 2; 0 = walk up while better)

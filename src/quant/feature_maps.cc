@@ -6,6 +6,7 @@
 
 #include "fit/ggd.h"
 #include "gammaq/error.h"
+#include "quant/methods/method.h"
 #include "quant/weights.h"
 
 namespace gammaq::quant {
@@ -124,19 +125,61 @@ std::string_view fm_mode_name(FmMode mode) {
 
 FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_signed,
                              const FmOptions& o) {
+  const FmMethod* method = find_fm_method(o.method);
+  if (!method)
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--method '", o.method, "': expected one of ", fm_method_names()));
   FmProposal p;
   ActivationFormat& r = p.result;
   r.method = o.method;
   r.format = make_format(bits, bits - 1, is_signed);
-  const double energy = s.energy();
-  const int64_t nonzero = s.positive().count + s.negative().count;
-  if (nonzero == 0) {
+  if (s.positive().count + s.negative().count == 0) {
     r.degenerate = true;
     r.note = "all calibration values are zero: frac = bits - 1 (ALGORITHMS.md 1.5)";
     return p;
   }
-  const int ftop = top_frac(s.max_abs(), bits, is_signed);
-  if (o.method == "ristretto") {
+  return method->propose(s, FmRequest{bits, is_signed, o}, std::move(p));
+}
+
+FmProposal choose_by_error(const stats::TensorStats& s, FmProposal p, std::vector<int> fracs,
+                           Rounding rounding) {
+  const Format& f = p.result.format;
+  std::sort(fracs.begin(), fracs.end());
+  fracs.erase(std::unique(fracs.begin(), fracs.end()), fracs.end());
+  for (int& fr : fracs) fr = make_format(f.bits, fr, f.is_signed).frac;  // clamped
+  fracs.erase(std::unique(fracs.begin(), fracs.end()), fracs.end());
+  const std::vector<float> sample = s.sample();
+  if (static_cast<int64_t>(sample.size()) == s.positive().count + s.negative().count) {
+    decide_now(p, fracs, errors_on(sample, fracs, f.bits, f.is_signed, rounding), s.energy(), 1.0);
+  } else {
+    p.candidates = fracs;
+    p.needs_empirical = true;
+  }
+  return p;
+}
+
+std::vector<int> threshold_fracs(double t, int bits, bool is_signed, ActivationFormat& r) {
+  const double q_max = is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1;
+  const double step = t / q_max;
+  r.fit["threshold"] = t;
+  r.fit["float_scale"] = step;
+  const int coarse = -ceil_log2(step);
+  const int fine = -static_cast<int>(std::floor(std::log2(step)));
+  return coarse == fine ? std::vector<int>{coarse} : std::vector<int>{coarse, fine};
+}
+
+int max_rule_frac(double max_abs, int bits, bool is_signed) {
+  return top_frac(max_abs, bits, is_signed);
+}
+
+FmProposal propose_ristretto(const stats::TensorStats& s, const FmRequest& q, FmProposal p) {
+  const int bits = q.bits;
+  const bool is_signed = q.is_signed;
+  const FmOptions& o = q.options;
+  ActivationFormat& r = p.result;
+  const double energy = s.energy();
+  const int64_t nonzero = s.positive().count + s.negative().count;
+  {
     r.format = ristretto_activation_format(s.max_abs(), bits, is_signed);
     const std::vector<float> sample = s.sample();
     if (static_cast<int64_t>(sample.size()) == nonzero) {
@@ -148,8 +191,16 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
     }
     return p;
   }
-  GAMMAQ_CHECK(o.method == "ggd", "method ", o.method);
+}
 
+FmProposal propose_ggd(const stats::TensorStats& s, const FmRequest& q, FmProposal p) {
+  const int bits = q.bits;
+  const bool is_signed = q.is_signed;
+  const FmOptions& o = q.options;
+  ActivationFormat& r = p.result;
+  const double energy = s.energy();
+  const int64_t nonzero = s.positive().count + s.negative().count;
+  const int ftop = top_frac(s.max_abs(), bits, is_signed);
   const std::vector<float> sample = s.sample();
   const bool sample_is_all = static_cast<int64_t>(sample.size()) == nonzero;
   // Sample-based search over [ftop, ftop + bits] (4.8): exact when the sample holds every

@@ -28,11 +28,14 @@ enum class FmMode {
 [[nodiscard]] std::string_view fm_mode_name(FmMode mode);
 
 struct FmOptions {
-  std::string method = "ggd";  // ggd | ristretto
+  std::string method = "ggd";  // a name of the method table (quant/methods/method.h)
   FmMode mode = FmMode::Default;
   bool alpha_free = false;     // --ggd-alpha free: profile ML fit on the sample (4.9 b)
   int64_t min_samples = 1000;  // fewer non-zero samples: empirical search (4.8)
   Rounding rounding = Rounding::HalfEven;
+  double percentile = 99.99;        // percentile: p in (0, 100]
+  bool percentile_nonzero = false;  // percentile: quantile of the non-zero values only
+  std::string aciq = "mix";         // aciq: laplace | gauss | mix
 };
 
 // A proposal for one tensor: the format if already decided, else candidate fracs whose

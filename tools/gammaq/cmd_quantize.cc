@@ -13,6 +13,7 @@
 #include "gammaq/evaluate.h"
 #include "pipeline/quantize.h"
 #include "pipeline/summary.h"
+#include "quant/methods/method.h"
 
 namespace gammaq::cli {
 namespace {
@@ -20,7 +21,9 @@ namespace {
 struct QuantizeArgs {
   std::string model, calib, val, test, out = "gammaq_out", method = "ggd", mode = "default";
   std::string bbits = "acc", granularity = "layer", rounding = "half_even", alpha = "1";
-  std::string overrides, kernels = "fast", tune = "none";
+  std::string overrides, kernels = "fast", tune = "none", aciq = "mix";
+  double percentile = 99.99;
+  bool percentile_nonzero = false;
   int wbits = 8, abits = 8, window = 4, threads = 0, bft_k = 1;
   double c0 = 1.0, c1 = 0.0, bft_z = 1.645;
   int64_t val_limit = -1, cache_mb = 4096;
@@ -49,6 +52,9 @@ int run_quantize() {
   const Graph& g = m.graph;
   QuantizeOptions o;
   o.method = args.method;
+  o.percentile = args.percentile;
+  o.percentile_nonzero = args.percentile_nonzero;
+  o.aciq = args.aciq;
   o.mode = quant::parse_fm_mode(args.mode);
   o.wbits = args.wbits;
   o.abits = args.abits;
@@ -170,8 +176,13 @@ void add_quantize(CLI::App& app, Subcommand& run) {
   sub->add_option("--wbits", args.wbits, "weight bits (2..16)");
   sub->add_option("--abits", args.abits, "feature-map bits (2..16)");
   sub->add_option("--bbits", args.bbits, "bias: acc (accumulator precision, default) or bits");
-  sub->add_option("--method", args.method, "ggd (default) or ristretto")
-      ->check(CLI::IsMember({"ggd", "ristretto"}));
+  sub->add_option("--method", args.method,
+                  "feature maps: " + quant::fm_method_names() + " (default ggd)");
+  sub->add_option("--percentile", args.percentile,
+                  "--method percentile: p in (0, 100] (default 99.99)");
+  sub->add_flag("--percentile-nonzero", args.percentile_nonzero,
+                "--method percentile: quantile of the non-zero values (zeros counted otherwise)");
+  sub->add_option("--aciq", args.aciq, "--method aciq: laplace, gauss or mix (default)");
   sub->add_option("--mode", args.mode, "default | fast | fast-paper | exact");
   sub->add_option("--granularity", args.granularity, "weights: layer (default) or channel")
       ->check(CLI::IsMember({"layer", "channel"}));

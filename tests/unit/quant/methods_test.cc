@@ -1,0 +1,146 @@
+// The feature-map method table (quant/methods/): every method on known data, ACIQ's constants
+// against ALGORITHMS.md 11.1's table, degenerate tensors and bad options.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "gammaq/error.h"
+#include "quant/methods/method.h"
+
+namespace gammaq::quant {
+namespace {
+
+stats::TensorStats stats_of(const std::vector<float>& v) {
+  stats::TensorStats s;
+  s.add(v, 0, 1);
+  return s;
+}
+
+FmProposal run(const std::string& method, const std::vector<float>& v, int bits, bool is_signed,
+               FmOptions o = {}) {
+  o.method = method;
+  return propose_fm_format(stats_of(v), bits, is_signed, o);
+}
+
+TEST(FmMethods, TableNamesEveryMethodOnce) {
+  std::set<std::string_view> seen;
+  for (const FmMethod& m : fm_methods()) {
+    EXPECT_TRUE(seen.insert(m.name).second) << m.name;
+    EXPECT_EQ(find_fm_method(m.name), &m);
+    EXPECT_NE(fm_method_names().find(m.name), std::string::npos);
+  }
+  EXPECT_GE(seen.size(), 6u);
+  EXPECT_EQ(find_fm_method("kl-typo"), nullptr);
+  try {
+    (void)run("nope", {1.0f}, 8, true);
+    FAIL() << "unknown method accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidOption);
+    EXPECT_NE(std::string(e.what()).find("ggd, ristretto"), std::string::npos) << e.what();
+  }
+}
+
+// ALGORITHMS.md 11.1: "ours" rows, M = 1..8.
+TEST(FmMethods, AciqConstantsMatchTheTable) {
+  const double laplace[] = {1.8628, 2.8307, 3.8972, 5.0286, 6.2048, 7.4131, 8.6456, 9.8968};
+  const double gauss[] = {1.2399, 1.7106, 2.1516, 2.5591, 2.9362, 3.2869, 3.6151, 3.9240};
+  for (int m = 1; m <= 8; ++m) {
+    EXPECT_NEAR(aciq_laplace_alpha(m), laplace[m - 1], 1e-4) << m;
+    EXPECT_NEAR(aciq_gauss_alpha(m), gauss[m - 1], 1e-4) << m;
+  }
+}
+
+TEST(FmMethods, MaxThresholdIsTheLargestMagnitude) {
+  const FmProposal p = run("max", {0.5f, -3.0f, 1.0f, 2.0f}, 8, true);
+  EXPECT_DOUBLE_EQ(p.result.fit.at("threshold"), 3.0);
+  EXPECT_DOUBLE_EQ(p.result.fit.at("float_scale"), 3.0 / 127.0);
+  // 3/127 lies between 2^-6 and 2^-5: the coarser frac 5 clips nothing, 6 clips at 127/64.
+  ASSERT_EQ(p.result.candidates.size(), 2u);  // decided at once: the sample holds every value
+  EXPECT_EQ(p.result.candidates[0].first, 5);
+  EXPECT_EQ(p.result.candidates[1].first, 6);
+  EXPECT_FALSE(p.needs_empirical);
+}
+
+TEST(FmMethods, PercentileCountsZerosUnlessAskedNot) {
+  std::vector<float> v;
+  for (int i = 1; i <= 10000; ++i) v.push_back(static_cast<float>(i));
+  FmOptions o;
+  o.percentile = 99.0;
+  // Order statistics 1..10000, position 0.99 * 9999 = 9899.01.
+  EXPECT_NEAR(run("percentile", v, 8, false, o).result.fit.at("threshold"), 9900.01, 1e-6);
+  v.insert(v.end(), 10000, 0.0f);  // half the values are zeros
+  o.percentile = 75.0;             // 75% of all values: the median of the non-zero ones
+  EXPECT_NEAR(run("percentile", v, 8, false, o).result.fit.at("threshold"), 5000.5, 1e-6);
+  o.percentile_nonzero = true;
+  EXPECT_NEAR(run("percentile", v, 8, false, o).result.fit.at("threshold"), 7500.25, 1e-6);
+  o.percentile_nonzero = false;
+  o.percentile = 40.0;  // inside the zeros: the non-zero values' percentile, with a note
+  const FmProposal p = run("percentile", v, 8, false, o);
+  EXPECT_NEAR(p.result.fit.at("threshold"), 4000.6, 1e-6);
+  EXPECT_NE(p.result.note.find("is 0"), std::string::npos) << p.result.note;
+  for (double bad : {0.0, -1.0, 100.5, std::nan("")}) {
+    o.percentile = bad;
+    EXPECT_THROW((void)run("percentile", v, 8, false, o), Error) << bad;
+  }
+}
+
+// On Laplace data ACIQ's Laplace threshold is about alpha*(M) b.
+TEST(FmMethods, AciqRecoversTheLaplaceScale) {
+  std::mt19937 rng(3);
+  std::exponential_distribution<double> e(1.0 / 0.5);  // b = 0.5
+  std::vector<float> v;
+  for (int i = 0; i < 20000; ++i) v.push_back(static_cast<float>((i % 2 ? 1 : -1) * e(rng)));
+  FmOptions o;
+  o.aciq = "laplace";
+  const FmProposal p = run("aciq", v, 4, true, o);
+  EXPECT_NEAR(p.result.fit.at("b"), 0.5, 0.02);
+  EXPECT_NEAR(p.result.fit.at("threshold_laplace"), aciq_laplace_alpha(4) * 0.5, 0.15);
+  EXPECT_EQ(p.result.fit.count("threshold_gauss"), 0u);
+  o.aciq = "mix";  // both models' candidates, the smaller error kept
+  const FmProposal mix = run("aciq", v, 4, true, o);
+  EXPECT_EQ(mix.result.fit.count("threshold_gauss"), 1u);
+  o.aciq = "cauchy";
+  EXPECT_THROW((void)run("aciq", v, 4, true, o), Error);
+}
+
+// mse: the window [FL_max, FL_max + bits], the chosen frac the one of least squared error.
+TEST(FmMethods, MseTakesTheLeastErrorOfTheWindow) {
+  std::mt19937 rng(4);
+  std::normal_distribution<double> n(0.0, 1.0);
+  std::vector<float> v;
+  for (int i = 0; i < 5000; ++i) v.push_back(static_cast<float>(n(rng)));
+  const FmProposal p = run("mse", v, 4, true);
+  ASSERT_EQ(p.result.candidates.size(), 5u);
+  double best = INFINITY;
+  int frac = 0;
+  for (const auto& [f, err] : p.result.candidates) {
+    double e = 0.0;
+    for (float x : v) {
+      const double d =
+          x - fake_quant(static_cast<double>(x), make_format(4, f, true), Rounding::HalfEven);
+      e += d * d;
+    }
+    EXPECT_NEAR(err, e, 1e-9 * e) << f;
+    if (e < best) best = e, frac = f;
+  }
+  EXPECT_EQ(p.result.format.frac, frac);
+}
+
+// Degenerate tensors: every method gives a finite format, never NaN.
+TEST(FmMethods, DegenerateTensorsGetAFormat) {
+  for (const FmMethod& m : fm_methods()) {
+    for (const std::vector<float>& v :
+         {std::vector<float>(100, 0.0f), std::vector<float>(100, 3.0f),
+          std::vector<float>{0.0f, 0.0f, 1e-30f}}) {
+      const FmProposal p = run(std::string(m.name), v, 6, true);
+      EXPECT_GE(p.result.format.frac, kMinFrac) << m.name;
+      EXPECT_LE(p.result.format.frac, kMaxFrac) << m.name;
+      for (const auto& [k, x] : p.result.fit) EXPECT_TRUE(std::isfinite(x)) << m.name << " " << k;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gammaq::quant
