@@ -290,6 +290,9 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
       std::vector<quant::Format> cands;
       for (int f : prop[v].candidates) cands.push_back(quant::make_format(bits, f, is_signed));
       emp[v] = std::make_unique<quant::EmpiricalErrors>(cands, o.rounding);
+      if (prop[v].histogram_bins > 0)
+        emp[v]->enable_histogram(prop[v].histogram_bins, prop[v].histogram_max,
+                                 prop[v].histogram_skip_zeros);
       ++rep.second_pass_tensors;
     }
   }

@@ -158,6 +158,11 @@ FmProposal choose_by_error(const stats::TensorStats& s, FmProposal p, std::vecto
   return p;
 }
 
+void decide_among(FmProposal& p, const std::vector<int>& fracs, const std::vector<double>& errors,
+                  double energy) {
+  decide_now(p, fracs, errors, energy, 1.0);
+}
+
 std::vector<int> threshold_fracs(double t, int bits, bool is_signed, ActivationFormat& r) {
   const double q_max = is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1;
   const double step = t / q_max;
@@ -358,7 +363,30 @@ FmProposal propose_ggd(const stats::TensorStats& s, const FmRequest& q, FmPropos
 EmpiricalErrors::EmpiricalErrors(std::vector<Format> candidates, Rounding rounding)
     : fmt_(std::move(candidates)), err_(fmt_.size(), 0.0), rounding_(rounding) {}
 
+EmpiricalErrors EmpiricalErrors::empty_like() const {
+  EmpiricalErrors e(fmt_, rounding_);
+  if (!hist_.empty())
+    e.enable_histogram(static_cast<int>(hist_.size()), hist_max_, hist_skip_zeros_);
+  return e;
+}
+
+void EmpiricalErrors::enable_histogram(int bins, double max, bool skip_zeros) {
+  GAMMAQ_CHECK(bins > 0 && max > 0, "histogram of ", bins, " bins on [0, ", max, "]");
+  hist_.assign(static_cast<size_t>(bins), 0);
+  hist_max_ = max;
+  hist_skip_zeros_ = skip_zeros;
+}
+
 void EmpiricalErrors::add(std::span<const float> values) {
+  if (!hist_.empty()) {
+    const double scale = static_cast<double>(hist_.size()) / hist_max_;
+    const size_t last = hist_.size() - 1;
+    for (float v : values) {
+      if (!std::isfinite(v) || (hist_skip_zeros_ && v == 0.0f)) continue;
+      const double b = std::fabs(static_cast<double>(v)) * scale;
+      ++hist_[b >= static_cast<double>(last) ? last : static_cast<size_t>(b)];
+    }
+  }
   std::vector<float> q(values.size());
   for (size_t k = 0; k < fmt_.size(); ++k) {
     std::copy(values.begin(), values.end(), q.begin());
@@ -376,9 +404,16 @@ void EmpiricalErrors::add(std::span<const float> values) {
 void EmpiricalErrors::merge(const EmpiricalErrors& other) {
   GAMMAQ_CHECK(other.fmt_.size() == fmt_.size(), "EmpiricalErrors::merge: different candidates");
   for (size_t k = 0; k < err_.size(); ++k) err_[k] += other.err_[k];
+  GAMMAQ_CHECK(other.hist_.size() == hist_.size(), "EmpiricalErrors::merge: different histograms");
+  for (size_t k = 0; k < hist_.size(); ++k) hist_[k] += other.hist_[k];
 }
 
 void decide_fm_format(FmProposal& p, const EmpiricalErrors& errors, double energy) {
+  if (const FmMethod* m = find_fm_method(p.result.method);
+      m && m->decide && !errors.histogram().empty()) {
+    m->decide(p, errors, energy);
+    return;
+  }
   std::vector<int> fracs;
   for (const Format& f : errors.formats()) fracs.push_back(f.frac);
   decide_now(p, fracs, errors.sq_errors(), energy, 1.0);

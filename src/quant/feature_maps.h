@@ -8,6 +8,7 @@
 // it in a second pass (EmpiricalErrors) and calls decide().
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,6 +45,11 @@ struct FmProposal {
   ActivationFormat result;  // format filled in when !needs_empirical
   std::vector<int> candidates;
   bool needs_empirical = false;
+  // The second pass also builds a histogram of |x| with this many equal bins on
+  // [0, histogram_max] (0: none), for methods that decide from it (kl).
+  int histogram_bins = 0;
+  double histogram_max = 0.0;
+  bool histogram_skip_zeros = false;
 };
 
 // bits: the activation width; is_signed: the format's signedness (unsigned only for tensors
@@ -57,11 +63,15 @@ struct FmProposal {
 class EmpiricalErrors {
  public:
   EmpiricalErrors(std::vector<Format> candidates, Rounding rounding);
+  // Also counts |x| into `bins` equal bins on [0, max] (the last bin takes |x| >= max), exact
+  // zeros left out when skip_zeros. Integer counts: merges are exact and order-free.
+  void enable_histogram(int bins, double max, bool skip_zeros);
+  [[nodiscard]] const std::vector<uint64_t>& histogram() const { return hist_; }
   void add(std::span<const float> values);
   // Adds the errors another shard accumulated over the same candidates.
   void merge(const EmpiricalErrors& other);
   // The same candidates with no errors accumulated yet.
-  [[nodiscard]] EmpiricalErrors empty_like() const { return EmpiricalErrors(fmt_, rounding_); }
+  [[nodiscard]] EmpiricalErrors empty_like() const;
   [[nodiscard]] const std::vector<double>& sq_errors() const { return err_; }
   [[nodiscard]] const std::vector<Format>& formats() const { return fmt_; }
 
@@ -69,10 +79,14 @@ class EmpiricalErrors {
   std::vector<Format> fmt_;
   std::vector<double> err_;
   Rounding rounding_;
+  std::vector<uint64_t> hist_;
+  double hist_max_ = 0.0;
+  bool hist_skip_zeros_ = false;
 };
 
 // Picks the candidate with the smallest squared error (ties: the smaller frac) and fills in
-// result.format, result.candidates and result.sqnr_db (signal energy / error).
+// result.format, result.candidates and result.sqnr_db (signal energy / error). A method with
+// its own decision (kl: from the histogram) makes it instead.
 void decide_fm_format(FmProposal& p, const EmpiricalErrors& errors, double energy);
 
 }  // namespace gammaq::quant

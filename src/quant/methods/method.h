@@ -27,6 +27,9 @@ struct FmMethod {
   // `p` arrives with result.method and a default format of the requested width set; the
   // statistics hold at least one non-zero value (the all-zero case is handled before).
   FmProposal (*propose)(const stats::TensorStats& s, const FmRequest& q, FmProposal p);
+  // Optional: the decision after the second pass, for methods that asked for its histogram
+  // (null: the candidate of least squared error).
+  void (*decide)(FmProposal& p, const EmpiricalErrors& errors, double energy) = nullptr;
 };
 
 [[nodiscard]] std::span<const FmMethod> fm_methods();
@@ -39,6 +42,10 @@ struct FmMethod {
 // the format's range and deduplicated.
 [[nodiscard]] FmProposal choose_by_error(const stats::TensorStats& s, FmProposal p,
                                          std::vector<int> fracs, Rounding rounding);
+// Fills in the decision among `fracs` with their measured squared errors (least error wins,
+// ties the smaller frac; result.candidates, sqnr_db set).
+void decide_among(FmProposal& p, const std::vector<int>& fracs, const std::vector<double>& errors,
+                  double energy);
 // ALGORITHMS.md 11.5: the power-of-two fracs around a clipping threshold T > 0 -- the coarser
 // (-ceil log2(T/q_max): nothing below T clips) and the finer one -- with T and the float scale
 // T/q_max the method would use without the power-of-two constraint recorded in r.fit
@@ -58,5 +65,10 @@ FmProposal propose_aciq(const stats::TensorStats& s, const FmRequest& q, FmPropo
 [[nodiscard]] double aciq_laplace_alpha(int m);
 [[nodiscard]] double aciq_gauss_alpha(int m);
 FmProposal propose_mse(const stats::TensorStats& s, const FmRequest& q, FmProposal p);
+FmProposal propose_kl(const stats::TensorStats& s, const FmRequest& q, FmProposal p);
+void decide_kl(FmProposal& p, const EmpiricalErrors& errors, double energy);
+// KL calibration on a histogram of |x| (bins of equal width): the number of bins i* whose
+// clipped distribution is closest to its `levels`-level quantization; T = (i* + 0.5) width.
+[[nodiscard]] int kl_best_bins(const std::vector<uint64_t>& hist, int levels);
 
 }  // namespace gammaq::quant

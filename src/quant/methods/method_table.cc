@@ -13,6 +13,8 @@ constexpr std::array kMethods = {
     FmMethod{"percentile", "threshold at the p-th percentile of |x| (11.3)", propose_percentile},
     FmMethod{"aciq", "analytical clipping, Laplace/Gauss/mix (11.1)", propose_aciq},
     FmMethod{"mse", "every frac of the window by squared error on the data (11.4)", propose_mse},
+    FmMethod{"kl", "KL-divergence (entropy) calibration, TensorRT/ncnn (11.2)", propose_kl,
+             decide_kl},
 };
 
 }  // namespace

@@ -128,6 +128,49 @@ TEST(FmMethods, MseTakesTheLeastErrorOfTheWindow) {
   EXPECT_EQ(p.result.format.frac, frac);
 }
 
+// KL on histograms: a uniform one is best unclipped; a bulk with far outliers is clipped just
+// above the bulk.
+TEST(FmMethods, KlClipsOutliersNotTheBulk) {
+  EXPECT_EQ(kl_best_bins(std::vector<uint64_t>(2048, 10), 128), 2048);
+  std::vector<uint64_t> h(2048, 0);
+  for (int j = 0; j < 300; ++j) h[static_cast<size_t>(j)] = 1000 - 3 * j;
+  h[2000] = 2;
+  const int best = kl_best_bins(h, 128);
+  EXPECT_GE(best, 128);
+  EXPECT_LT(best, 400);
+}
+
+// The two paths agree: deciding now on the whole sample, and deciding after a second pass
+// that built the histogram (statistics keeping a small sample).
+TEST(FmMethods, KlSecondPassEqualsTheDirectDecision) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> n(0.0, 1.0);
+  std::vector<float> v;
+  for (int i = 0; i < 20000; ++i) v.push_back(static_cast<float>(n(rng)));
+  v.push_back(40.0f);  // one outlier
+  const FmProposal direct = run("kl", v, 6, true);
+  ASSERT_FALSE(direct.needs_empirical);
+  stats::TensorStats small(100);
+  small.add(v, 0, 1);
+  FmOptions o;
+  o.method = "kl";
+  FmProposal p = propose_fm_format(small, 6, true, o);
+  ASSERT_TRUE(p.needs_empirical);
+  ASSERT_EQ(p.histogram_bins, 2048);
+  std::vector<Format> cands;
+  for (int f : p.candidates) cands.push_back(make_format(6, f, true));
+  EmpiricalErrors e(cands, Rounding::HalfEven);
+  e.enable_histogram(p.histogram_bins, p.histogram_max, p.histogram_skip_zeros);
+  e.add(v);
+  decide_fm_format(p, e, small.energy());
+  EXPECT_EQ(p.result.fit.at("kl_bins"), direct.result.fit.at("kl_bins"));
+  EXPECT_DOUBLE_EQ(p.result.fit.at("threshold"), direct.result.fit.at("threshold"));
+  EXPECT_EQ(p.result.format, direct.result.format);
+  EXPECT_LT(p.result.fit.at("threshold"), 10.0);  // the outlier is clipped
+  // Above 8 bits kl is mse, with a note.
+  EXPECT_NE(run("kl", v, 10, true).result.note.find("mse instead"), std::string::npos);
+}
+
 // Degenerate tensors: every method gives a finite format, never NaN.
 TEST(FmMethods, DegenerateTensorsGetAFormat) {
   for (const FmMethod& m : fm_methods()) {
