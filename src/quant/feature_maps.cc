@@ -178,24 +178,17 @@ int max_rule_frac(double max_abs, int bits, bool is_signed) {
 }
 
 FmProposal propose_ristretto(const stats::TensorStats& s, const FmRequest& q, FmProposal p) {
-  const int bits = q.bits;
-  const bool is_signed = q.is_signed;
-  const FmOptions& o = q.options;
   ActivationFormat& r = p.result;
-  const double energy = s.energy();
-  const int64_t nonzero = s.positive().count + s.negative().count;
-  {
-    r.format = ristretto_activation_format(s.max_abs(), bits, is_signed);
-    const std::vector<float> sample = s.sample();
-    if (static_cast<int64_t>(sample.size()) == nonzero) {
-      r.sqnr_db =
-          sqnr_from(energy, errors_on(sample, {r.format.frac}, bits, is_signed, o.rounding)[0]);
-    } else {  // the one candidate's error (for its SQNR) comes from the second pass
-      p.candidates = {r.format.frac};
-      p.needs_empirical = true;
-    }
-    return p;
+  r.format = ristretto_activation_format(s.max_abs(), q.bits, q.is_signed);
+  const std::vector<float> sample = s.sample();
+  if (static_cast<int64_t>(sample.size()) == s.positive().count + s.negative().count) {
+    r.sqnr_db = sqnr_from(
+        s.energy(), errors_on(sample, {r.format.frac}, q.bits, q.is_signed, q.options.rounding)[0]);
+  } else {  // the one candidate's error (for its SQNR) comes from the second pass
+    p.candidates = {r.format.frac};
+    p.needs_empirical = true;
   }
+  return p;
 }
 
 FmProposal propose_ggd(const stats::TensorStats& s, const FmRequest& q, FmProposal p) {
@@ -207,19 +200,11 @@ FmProposal propose_ggd(const stats::TensorStats& s, const FmRequest& q, FmPropos
   const int64_t nonzero = s.positive().count + s.negative().count;
   const int ftop = top_frac(s.max_abs(), bits, is_signed);
   const std::vector<float> sample = s.sample();
-  const bool sample_is_all = static_cast<int64_t>(sample.size()) == nonzero;
   // Sample-based search over [ftop, ftop + bits] (4.8): exact when the sample holds every
   // non-zero value, otherwise measured on the whole calibration set in the second pass.
   auto search = [&](const std::string& why) {
     r.note = why;
-    const std::vector<int> fracs = range(ftop, ftop + bits);
-    if (sample_is_all) {
-      decide_now(p, fracs, errors_on(sample, fracs, bits, is_signed, o.rounding), energy, 1.0);
-    } else {
-      p.candidates = fracs;
-      p.needs_empirical = true;
-    }
-    return p;
+    return choose_by_error(s, std::move(p), range(ftop, ftop + bits), o.rounding);
   };
 
   const stats::SideMoments& pos = s.positive();
@@ -363,6 +348,17 @@ FmProposal propose_ggd(const stats::TensorStats& s, const FmRequest& q, FmPropos
 EmpiricalErrors::EmpiricalErrors(std::vector<Format> candidates, Rounding rounding)
     : fmt_(std::move(candidates)), err_(fmt_.size(), 0.0), rounding_(rounding) {}
 
+void count_magnitudes(std::vector<uint64_t>& hist, double max, std::span<const float> values,
+                      bool skip_zeros) noexcept {
+  const double scale = static_cast<double>(hist.size()) / max;
+  const size_t last = hist.size() - 1;
+  for (float v : values) {
+    if (!std::isfinite(v) || (skip_zeros && v == 0.0f)) continue;
+    const double b = std::fabs(static_cast<double>(v)) * scale;
+    ++hist[b >= static_cast<double>(last) ? last : static_cast<size_t>(b)];
+  }
+}
+
 EmpiricalErrors EmpiricalErrors::empty_like() const {
   EmpiricalErrors e(fmt_, rounding_);
   if (!hist_.empty())
@@ -378,15 +374,7 @@ void EmpiricalErrors::enable_histogram(int bins, double max, bool skip_zeros) {
 }
 
 void EmpiricalErrors::add(std::span<const float> values) {
-  if (!hist_.empty()) {
-    const double scale = static_cast<double>(hist_.size()) / hist_max_;
-    const size_t last = hist_.size() - 1;
-    for (float v : values) {
-      if (!std::isfinite(v) || (hist_skip_zeros_ && v == 0.0f)) continue;
-      const double b = std::fabs(static_cast<double>(v)) * scale;
-      ++hist_[b >= static_cast<double>(last) ? last : static_cast<size_t>(b)];
-    }
-  }
+  if (!hist_.empty()) count_magnitudes(hist_, hist_max_, values, hist_skip_zeros_);
   std::vector<float> q(values.size());
   for (size_t k = 0; k < fmt_.size(); ++k) {
     std::copy(values.begin(), values.end(), q.begin());

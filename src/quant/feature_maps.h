@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,11 @@ struct FmProposal {
 // note saying which.
 [[nodiscard]] FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_signed,
                                            const FmOptions& options);
+
+// Counts |v| into hist's equal bins on [0, max] (the last bin takes |v| >= max); non-finite
+// values, and exact zeros when skip_zeros, left out. One binning for every histogram of |x|.
+void count_magnitudes(std::vector<uint64_t>& hist, double max, std::span<const float> values,
+                      bool skip_zeros) noexcept;
 
 // Squared errors of candidate formats accumulated over the calibration data (second pass).
 class EmpiricalErrors {

@@ -94,10 +94,7 @@ FmProposal propose_kl(const stats::TensorStats& s, const FmRequest& q, FmProposa
   if (static_cast<int64_t>(sample.size()) == s.positive().count + s.negative().count) {
     // Every non-zero value is at hand: the histogram and the decision now (exact).
     std::vector<uint64_t> hist(kBins, 0);
-    for (float v : sample) {
-      const double b = std::fabs(static_cast<double>(v)) / max * kBins;
-      ++hist[b >= kBins - 1 ? kBins - 1 : static_cast<size_t>(b)];
-    }
+    count_magnitudes(hist, max, sample, true);  // the same binning as the second pass
     if (!skip_zeros) hist[0] += static_cast<uint64_t>(s.zeros());
     const int best = kl_best_bins(hist, levels);
     p.result.fit["kl_bins"] = best;
