@@ -216,6 +216,12 @@ class Writer {
     a->set_type(onnx::AttributeProto::INTS);
     for (int64_t x : v) a->add_ints(x);
   }
+  // The window attributes Conv and the pools share (gammaq's pads are ONNX's order).
+  static void window(onnx::NodeProto* n, const Attributes& a) {
+    attr(n, "kernel_shape", a.kernel);
+    attr(n, "strides", a.strides);
+    attr(n, "pads", a.pads);
+  }
 
   // Scale(s) 2^-frac and zero point(s) 0 of a container; one value per entry of fracs (a
   // scalar when `per_axis` is false).
@@ -384,9 +390,7 @@ class Writer {
       case OpType::LeakyRelu: finish(input(n.inputs[0]), act, out); return;
       case OpType::Conv: {
         auto* c = node("Conv", n.name, layer_inputs(n), y);
-        attr(c, "kernel_shape", a.kernel);
-        attr(c, "strides", a.strides);
-        attr(c, "pads", a.pads);
+        window(c, a);
         attr(c, "dilations", a.dilations);
         attr(c, "group", a.group);
         break;
@@ -397,9 +401,7 @@ class Writer {
       case OpType::MaxPool:
       case OpType::AveragePool: {
         auto* p = node(std::string(op_name(n.op)), n.name, {input(n.inputs[0])}, y);
-        attr(p, "kernel_shape", a.kernel);
-        attr(p, "strides", a.strides);
-        attr(p, "pads", a.pads);
+        window(p, a);
         attr(p, "ceil_mode", int64_t{a.ceil_mode});
         if (n.op == OpType::MaxPool)
           attr(p, "dilations", a.dilations);

@@ -98,8 +98,8 @@ __attribute__((target_clones("avx2", "default"))) void shift_plane_any(const Pla
   }
 }
 
-void requantize_plane2(const Plane& a, int64_t count, const OutputStage& stage, int64_t channel,
-                       int32_t* y) noexcept {
+void requantize_plane(const Plane& a, int64_t count, const OutputStage& stage, int64_t channel,
+                      int32_t* y) noexcept {
   const int s = stage.shift_of(channel);
   // Shifts of 1..31 with an int32 bias and int32 bounds run in int32; the rest take the
   // general path.
@@ -117,11 +117,6 @@ void requantize_plane2(const Plane& a, int64_t count, const OutputStage& stage, 
 bool int8_conv_applies(const quant::Format& input, const quant::Format& weight,
                        bool wide) noexcept {
   return !wide && input.bits <= 8 && weight.bits <= 8 && weight.is_signed;
-}
-
-void requantize_plane(const int32_t* acc, int64_t count, int64_t bias, const OutputStage& stage,
-                      int64_t channel, int32_t* y) noexcept {
-  requantize_plane2({acc, nullptr, nullptr, bias}, count, stage, channel, y);
 }
 
 struct Int8Conv::Impl {
@@ -280,7 +275,7 @@ void Int8Conv::run(const int32_t* x, const OutputStage& stage, int32_t* y) {
       const Plane a{hi + off, lo ? lo + off : nullptr,
                     m.corr.empty() ? nullptr : m.corr.data() + c * plane,
                     m.bias[static_cast<size_t>(c)]};
-      requantize_plane2(a, plane, stage, c, y + off);
+      requantize_plane(a, plane, stage, c, y + off);
     }
 }
 

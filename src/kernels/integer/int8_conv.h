@@ -60,9 +60,4 @@ class Int8Conv {
   std::unique_ptr<Impl> impl_;
 };
 
-// y[p] = stage(acc[p] + bias) for one output channel's plane: the output stage of the integer
-// kernels, vectorised for the common shifts (tested equal to OutputStage::apply).
-void requantize_plane(const int32_t* acc, int64_t count, int64_t bias, const OutputStage& stage,
-                      int64_t channel, int32_t* y) noexcept;
-
 }  // namespace gammaq::kernels
