@@ -144,6 +144,191 @@ std::vector<bool> nonnegative_values(const Graph& g) {
   return nn;
 }
 
+struct FeatureMapCalibration::Impl {
+  const Graph& g;
+  Dataset& calib;
+  const QuantizeOptions& o;
+  FakeQuant fq;
+  std::unique_ptr<ChunkedPass> pass;
+  ChunkedPassOptions po;
+  std::vector<int> acts;
+  std::vector<std::unique_ptr<stats::TensorStats>> st;
+  std::vector<bool> nonneg;
+  double seconds1 = 0, seconds2 = 0;
+  int second_pass_tensors = 0;
+  std::vector<std::string> warnings;
+  Impl(const Graph& graph, Dataset& data, const QuantizeOptions& options)
+      : g(graph), calib(data), o(options) {}
+};
+
+FeatureMapCalibration::FeatureMapCalibration(const Graph& g, Dataset& calib,
+                                             const quant::QuantPlan* weights,
+                                             const QuantizeOptions& o)
+    : impl_(std::make_unique<Impl>(g, calib, o)) {
+  Impl& m = *impl_;
+  const auto t0 = std::chrono::steady_clock::now();
+  m.po.images = o.limit < 0 ? calib.size() : std::min(o.limit, calib.size());
+  if (m.po.images < 1) throw Error(ErrorKind::InvalidData, "the calibration set holds no images");
+  m.po.batch = o.batch;
+  m.po.quiet = o.quiet;
+  if (weights) {
+    quant::QuantPlan weights_only = *weights;
+    weights_only.float_activations = true;
+    m.fq = resolve_plan(g, weights_only);
+  }
+  m.pass = std::make_unique<ChunkedPass>(g, weights ? &m.fq : nullptr, o.threads);
+  m.st.resize(g.values.size());
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (!g.values[v].is_constant && (static_cast<int>(v) == g.input || g.values[v].producer >= 0)) {
+      m.st[v] = std::make_unique<stats::TensorStats>();
+      m.acts.push_back(static_cast<int>(v));
+    }
+  m.pass->run(
+      calib, m.po, [&] { return std::make_unique<StatsSink>(m.acts, g.values.size()); },
+      [&](ChunkSink& s) {
+        auto& part = static_cast<StatsSink&>(s);
+        for (int v : m.acts) m.st[v]->merge(*part.st[v]);
+      });
+  for (int v : m.acts) {
+    const stats::TensorStats& s = *m.st[v];
+    if (s.nonfinite() == 0) continue;
+    const std::string& name = g.values[v].name;
+    if (static_cast<double>(s.nonfinite()) > 1e-6 * static_cast<double>(s.total() + s.nonfinite()))
+      throw Error(ErrorKind::Numerical,
+                  str_cat("tensor '", name, "': ", s.nonfinite(), " of ", s.total() + s.nonfinite(),
+                          " calibration values are NaN or Inf (first in image ",
+                          s.first_nonfinite_image(), "); the float model is broken"));
+    m.warnings.push_back(
+        str_cat("tensor '", name, "': ", s.nonfinite(), " NaN/Inf calibration values ignored"));
+  }
+  m.nonneg = nonnegative_values(g);
+  m.seconds1 = seconds_since(t0);
+}
+
+FeatureMapCalibration::~FeatureMapCalibration() = default;
+
+void FeatureMapCalibration::measure(std::vector<std::unique_ptr<quant::EmpiricalErrors>>& errors,
+                                    const char* what) {
+  Impl& m = *impl_;
+  const auto t0 = std::chrono::steady_clock::now();
+  ChunkedPassOptions po = m.po;
+  po.what = what;
+  m.pass->run(
+      m.calib, po, [&] { return std::make_unique<ErrorsSink>(errors); },
+      [&](ChunkSink& s) {
+        auto& part = static_cast<ErrorsSink&>(s);
+        for (int v : m.acts)
+          if (errors[v]) errors[v]->merge(*part.emp[v]);
+      });
+  m.seconds2 += seconds_since(t0);
+}
+
+std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
+    std::span<const Request> requests) {
+  Impl& m = *impl_;
+  const QuantizeOptions& o = m.o;
+  const Graph& g = m.g;
+  std::vector<Choice> out(requests.size());
+  // Proposals by request and value id; the formats the second pass must measure, by value id
+  // (the union over the requests, each once).
+  std::vector<std::vector<quant::FmProposal>> prop(requests.size());
+  std::vector<std::vector<quant::Format>> wanted(g.values.size());
+  struct Histogram {
+    int bins = 0;
+    double max = 0;
+    bool skip_zeros = false;
+  };
+  std::vector<Histogram> hist(g.values.size());
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Request& q = requests[r];
+    if (!quant::find_fm_method(q.method))
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat("--method '", q.method, "': expected one of ", quant::fm_method_names()));
+    quant::FmOptions fo;
+    fo.method = q.method;
+    fo.mode = o.mode;
+    fo.alpha_free = o.alpha_free;
+    fo.rounding = o.rounding;
+    fo.percentile = o.percentile;
+    fo.percentile_nonzero = o.percentile_nonzero;
+    fo.aciq = o.aciq;
+    prop[r].resize(g.values.size());
+    for (int v : m.acts) {
+      const stats::TensorStats& s = *m.st[v];
+      const std::string& name = g.values[v].name;
+      auto bits_it = o.activation_bits_override.find(name);
+      const int bits = bits_it != o.activation_bits_override.end() ? bits_it->second : q.abits;
+      const bool is_signed =
+          q.method == "ristretto" || o.signed_activations || !m.nonneg[v] || s.negative().count > 0;
+      quant::FmProposal& p = prop[r][v];
+      p = quant::propose_fm_format(s, bits, is_signed, fo);
+      if (auto pin = o.activation_frac_override.find(name);
+          pin != o.activation_frac_override.end()) {
+        // Pinned: the one candidate still goes through the second pass for its SQNR.
+        quant::FmProposal pinned;
+        pinned.result.method = q.method;
+        pinned.result.format = quant::make_format(bits, pin->second, is_signed);
+        pinned.result.note = "frac pinned by the overrides file";
+        pinned.candidates = {pin->second};
+        pinned.needs_empirical = true;
+        p = std::move(pinned);
+      }
+      if (!p.needs_empirical) continue;
+      for (int f : p.candidates) {
+        const quant::Format fmt = quant::make_format(bits, f, is_signed);
+        if (std::find(wanted[v].begin(), wanted[v].end(), fmt) == wanted[v].end())
+          wanted[v].push_back(fmt);
+      }
+      if (p.histogram_bins > 0) {
+        Histogram& h = hist[v];
+        GAMMAQ_CHECK(h.bins == 0 || (h.bins == p.histogram_bins && h.max == p.histogram_max &&
+                                     h.skip_zeros == p.histogram_skip_zeros),
+                     "tensor '", name, "': two methods ask for different histograms");
+        h = {p.histogram_bins, p.histogram_max, p.histogram_skip_zeros};
+      }
+    }
+    out[r].seconds += seconds_since(t0);
+  }
+  std::vector<std::unique_ptr<quant::EmpiricalErrors>> emp(g.values.size());
+  for (int v : m.acts) {
+    if (wanted[v].empty()) continue;
+    emp[v] = std::make_unique<quant::EmpiricalErrors>(wanted[v], o.rounding);
+    if (hist[v].bins > 0) emp[v]->enable_histogram(hist[v].bins, hist[v].max, hist[v].skip_zeros);
+    ++m.second_pass_tensors;
+  }
+  if (m.second_pass_tensors > 0) measure(emp, "calibrate (errors of candidate formats)");
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int v : m.acts) {
+      quant::FmProposal& p = prop[r][v];
+      if (p.needs_empirical) {
+        std::vector<quant::Format> mine;
+        for (int f : p.candidates)
+          mine.push_back(quant::make_format(p.result.format.bits, f, p.result.format.is_signed));
+        quant::decide_fm_format(p, emp[v]->select(mine), m.st[v]->energy());
+      }
+      const std::string& name = g.values[v].name;
+      if (p.result.degenerate)
+        out[r].warnings.push_back(str_cat("tensor '", name, "': ", p.result.note));
+      out[r].proposed_frac[name] = p.result.format.frac;
+      out[r].activations[name] = std::move(p.result);
+    }
+    out[r].seconds += seconds_since(t0);
+  }
+  return out;
+}
+
+const std::vector<int>& FeatureMapCalibration::values() const { return impl_->acts; }
+const stats::TensorStats& FeatureMapCalibration::stats(int value) const {
+  return *impl_->st.at(static_cast<size_t>(value));
+}
+int64_t FeatureMapCalibration::images() const { return impl_->po.images; }
+double FeatureMapCalibration::seconds_pass1() const { return impl_->seconds1; }
+double FeatureMapCalibration::seconds_pass2() const { return impl_->seconds2; }
+int FeatureMapCalibration::second_pass_tensors() const { return impl_->second_pass_tensors; }
+const std::vector<std::string>& FeatureMapCalibration::warnings() const { return impl_->warnings; }
+
 QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOptions& o) {
   (void)quant::make_format(o.wbits, 0, true);  // validates 2..16
   (void)quant::make_format(o.abits, 0, true);
@@ -182,6 +367,7 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
   plan.mode = std::string(quant::fm_mode_name(o.mode));
   plan.granularity = o.per_channel ? "channel" : "layer";
   plan.float_activations = o.float_activations;
+  plan.calib_weights = o.calib_float_weights ? "float" : "quantized";
 
   if (o.tune != "none" && o.tune != "w" && o.tune != "a" && o.tune != "wa")
     throw Error(ErrorKind::InvalidOption,
@@ -218,107 +404,18 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     rep.seconds_tune += seconds_since(tt);
   }
   if (o.float_activations) return rep;
-  t0 = std::chrono::steady_clock::now();
 
-  // Pass 1: quantized weights, float feature maps (ALGORITHMS.md 6.2 default).
-  quant::QuantPlan weights_only = plan;
-  weights_only.float_activations = true;
-  const FakeQuant fq = resolve_plan(g, weights_only);
-  ChunkedPass pass(g, &fq, o.threads);
-  ChunkedPassOptions po;
-  po.images = images;
-  po.batch = o.batch;
-  po.quiet = o.quiet;
-  std::vector<std::unique_ptr<stats::TensorStats>> st(g.values.size());
-  std::vector<int> acts;
-  for (size_t v = 0; v < g.values.size(); ++v)
-    if (!g.values[v].is_constant && (static_cast<int>(v) == g.input || g.values[v].producer >= 0)) {
-      st[v] = std::make_unique<stats::TensorStats>();
-      acts.push_back(static_cast<int>(v));
-    }
-  pass.run(
-      calib, po, [&] { return std::make_unique<StatsSink>(acts, g.values.size()); },
-      [&](ChunkSink& s) {
-        auto& part = static_cast<StatsSink&>(s);
-        for (int v : acts) st[v]->merge(*part.st[v]);
-      });
-  rep.seconds_calibrate = seconds_since(t0);
-
-  // Choose, from the statistics.
-  t0 = std::chrono::steady_clock::now();
-  const std::vector<bool> nonneg = nonnegative_values(g);
-  quant::FmOptions fo;
-  fo.method = o.method;
-  fo.mode = o.mode;
-  fo.alpha_free = o.alpha_free;
-  fo.rounding = o.rounding;
-  fo.percentile = o.percentile;
-  fo.percentile_nonzero = o.percentile_nonzero;
-  fo.aciq = o.aciq;
-  std::vector<quant::FmProposal> prop(g.values.size());
-  std::vector<std::unique_ptr<quant::EmpiricalErrors>> emp(g.values.size());
-  for (int v : acts) {
-    const stats::TensorStats& s = *st[v];
-    const std::string& name = g.values[v].name;
-    if (s.nonfinite() > 0) {
-      if (static_cast<double>(s.nonfinite()) >
-          1e-6 * static_cast<double>(s.total() + s.nonfinite()))
-        throw Error(
-            ErrorKind::Numerical,
-            str_cat("tensor '", name, "': ", s.nonfinite(), " of ", s.total() + s.nonfinite(),
-                    " calibration values are NaN or Inf (first in image ",
-                    s.first_nonfinite_image(), "); the float model is broken"));
-      rep.warnings.push_back(
-          str_cat("tensor '", name, "': ", s.nonfinite(), " NaN/Inf calibration values ignored"));
-    }
-    auto bits_it = o.activation_bits_override.find(name);
-    const int bits = bits_it != o.activation_bits_override.end() ? bits_it->second : o.abits;
-    const bool is_signed =
-        o.method == "ristretto" || o.signed_activations || !nonneg[v] || s.negative().count > 0;
-    prop[v] = quant::propose_fm_format(s, bits, is_signed, fo);
-    if (auto pin = o.activation_frac_override.find(name); pin != o.activation_frac_override.end()) {
-      // Pinned: the one candidate still goes through the second pass for its SQNR.
-      quant::FmProposal pinned;
-      pinned.result.method = o.method;
-      pinned.result.format = quant::make_format(bits, pin->second, is_signed);
-      pinned.result.note = "frac pinned by the overrides file";
-      pinned.candidates = {pin->second};
-      pinned.needs_empirical = true;
-      prop[v] = std::move(pinned);
-    }
-    if (prop[v].needs_empirical) {
-      std::vector<quant::Format> cands;
-      for (int f : prop[v].candidates) cands.push_back(quant::make_format(bits, f, is_signed));
-      emp[v] = std::make_unique<quant::EmpiricalErrors>(cands, o.rounding);
-      if (prop[v].histogram_bins > 0)
-        emp[v]->enable_histogram(prop[v].histogram_bins, prop[v].histogram_max,
-                                 prop[v].histogram_skip_zeros);
-      ++rep.second_pass_tensors;
-    }
-  }
-  // A pass that accumulates the squared errors of the formats in `errors` (null: not measured).
-  auto measure = [&](std::vector<std::unique_ptr<quant::EmpiricalErrors>>& errors,
-                     const char* what) {
-    po.what = what;
-    pass.run(
-        calib, po, [&] { return std::make_unique<ErrorsSink>(errors); },
-        [&](ChunkSink& s) {
-          auto& part = static_cast<ErrorsSink&>(s);
-          for (int v : acts)
-            if (errors[v]) errors[v]->merge(*part.emp[v]);
-        });
-  };
-  if (rep.second_pass_tensors > 0) {
-    measure(emp, "calibrate (errors of candidate formats)");
-    for (int v : acts)
-      if (emp[v]) quant::decide_fm_format(prop[v], *emp[v], st[v]->energy());
-  }
-  for (int v : acts) {
-    quant::ActivationFormat a = prop[v].result;
-    if (a.degenerate) rep.warnings.push_back(str_cat("tensor '", g.values[v].name, "': ", a.note));
-    plan.activations[g.values[v].name] = std::move(a);
-  }
-  rep.seconds_choose += seconds_since(t0);
+  // Pass 1: quantized weights (unless --calib-weights float), float feature maps
+  // (ALGORITHMS.md 6.2 default); then the choice, with a second pass where it needs one.
+  FeatureMapCalibration cal(g, calib, o.calib_float_weights ? nullptr : &plan, o);
+  rep.seconds_calibrate = cal.seconds_pass1();
+  rep.warnings = cal.warnings();
+  const FeatureMapCalibration::Request request{o.method, o.abits};
+  FeatureMapCalibration::Choice chosen = std::move(cal.choose({&request, 1})[0]);
+  plan.activations = std::move(chosen.activations);
+  rep.warnings.insert(rep.warnings.end(), chosen.warnings.begin(), chosen.warnings.end());
+  rep.second_pass_tensors = cal.second_pass_tensors();
+  rep.seconds_choose += chosen.seconds + cal.seconds_pass2();
   if (!tune_a) return rep;
 
   // FM-BFT, then the local SQNR of every tensor it moved, measured like the others.
@@ -326,21 +423,21 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
   rep.tuning.push_back(tune_plan(g, plan, *o.val, false, o.tune_options));
   std::vector<std::unique_ptr<quant::EmpiricalErrors>> moved(g.values.size());
   bool any = false;
-  for (int v : acts) {
+  for (int v : cal.values()) {
     quant::ActivationFormat& a = plan.activations.at(g.values[v].name);
-    if (a.format.frac == prop[v].result.format.frac) continue;
-    a.note = str_cat(a.note.empty() ? "" : a.note + "; ", "moved by FM-BFT from frac ",
-                     prop[v].result.format.frac);
+    const int proposed = chosen.proposed_frac.at(g.values[v].name);
+    if (a.format.frac == proposed) continue;
+    a.note = str_cat(a.note.empty() ? "" : a.note + "; ", "moved by FM-BFT from frac ", proposed);
     moved[v] =
         std::make_unique<quant::EmpiricalErrors>(std::vector<quant::Format>{a.format}, o.rounding);
     any = true;
   }
   if (any) {
-    measure(moved, "calibrate (SQNR of tuned formats)");
-    for (int v : acts)
+    cal.measure(moved, "calibrate (SQNR of tuned formats)");
+    for (int v : cal.values())
       if (moved[v])
         plan.activations.at(g.values[v].name).sqnr_db =
-            quant::sqnr_db(st[v]->energy(), moved[v]->sq_errors()[0]);
+            quant::sqnr_db(cal.stats(v).energy(), moved[v]->sq_errors()[0]);
   }
   rep.seconds_tune += seconds_since(tt);
   return rep;

@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <span>
 #include <string>
 
 #include "gammaq/dataset.h"
@@ -39,6 +41,9 @@ struct QuantizeOptions {
   // Tensors whose fractional length is pinned (overrides file "frac"): no choice is made.
   std::map<std::string, int> activation_frac_override;
   std::string model_sha256;
+  // Pass 1 runs the network with its weights quantized (the default, ALGORITHMS.md 6.2) or
+  // float (--calib-weights float: the statistics `compare` shares across bit widths).
+  bool calib_float_weights = false;
   // Backward-forward tuning (ALGORITHMS.md 5, 6.2): "none", "w" (W-BFT with float feature
   // maps, before the feature maps are chosen), "a" (FM-BFT after), "wa" (both: WQ+_FQ+).
   std::string tune = "none";
@@ -62,6 +67,50 @@ struct QuantizeReport {
 // Values the graph proves non-negative (outputs of Relu, Clip with min >= 0, fused activations
 // of those kinds, and pooling/concat/flatten/LRN of non-negative inputs).
 [[nodiscard]] std::vector<bool> nonnegative_values(const Graph& g);
+
+// The feature-map half of the pipeline, kept as an object so that one set of calibration
+// statistics serves several choices: quantize makes one, compare one per method and width.
+// Pass 1 runs at construction; choose() and measure() each run one more pass when needed.
+class FeatureMapCalibration {
+ public:
+  // Pass 1 over the first o.limit images of `calib`, feature maps float and the layer formats
+  // of `weights` applied (null: float weights). Throws Error(InvalidData) for an empty set,
+  // Error(Numerical) for a tensor with more than one NaN/Inf value in a million.
+  FeatureMapCalibration(const Graph& g, Dataset& calib, const quant::QuantPlan* weights,
+                        const QuantizeOptions& o);
+  ~FeatureMapCalibration();
+  FeatureMapCalibration(const FeatureMapCalibration&) = delete;
+  FeatureMapCalibration& operator=(const FeatureMapCalibration&) = delete;
+
+  struct Request {
+    std::string method;  // a name of the method table
+    int abits = 8;       // the width (per-tensor overrides of the options still apply)
+  };
+  struct Choice {
+    std::map<std::string, quant::ActivationFormat> activations;  // by tensor name
+    std::map<std::string, int> proposed_frac;  // the same, as fracs (for FM-BFT's notes)
+    std::vector<std::string> warnings;         // degenerate tensors
+    double seconds = 0;                        // this request's own proposing and deciding
+  };
+  // Formats for every request: each proposes from the same statistics, and one second pass
+  // measures the candidates of all of them together (a format two requests share is
+  // measured once).
+  [[nodiscard]] std::vector<Choice> choose(std::span<const Request> requests);
+  // One pass accumulating the squared errors of errors[v] (by value id; null: none).
+  void measure(std::vector<std::unique_ptr<quant::EmpiricalErrors>>& errors, const char* what);
+
+  [[nodiscard]] const std::vector<int>& values() const;  // value ids with statistics
+  [[nodiscard]] const stats::TensorStats& stats(int value) const;
+  [[nodiscard]] int64_t images() const;
+  [[nodiscard]] double seconds_pass1() const;
+  [[nodiscard]] double seconds_pass2() const;  // every pass after the first, together
+  [[nodiscard]] int second_pass_tensors() const;
+  [[nodiscard]] const std::vector<std::string>& warnings() const;  // NaN/Inf values ignored
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Runs the pipeline. Throws Error(InvalidData) when the calibration set is empty or does not
 // fit the model; warnings (degenerate tensors) are returned, not printed.

@@ -366,6 +366,19 @@ EmpiricalErrors EmpiricalErrors::empty_like() const {
   return e;
 }
 
+EmpiricalErrors EmpiricalErrors::select(const std::vector<Format>& formats) const {
+  EmpiricalErrors e(formats, rounding_);
+  for (size_t k = 0; k < formats.size(); ++k) {
+    const auto it = std::find(fmt_.begin(), fmt_.end(), formats[k]);
+    GAMMAQ_CHECK(it != fmt_.end(), "EmpiricalErrors::select: a format that was not measured");
+    e.err_[k] = err_[static_cast<size_t>(it - fmt_.begin())];
+  }
+  e.hist_ = hist_;
+  e.hist_max_ = hist_max_;
+  e.hist_skip_zeros_ = hist_skip_zeros_;
+  return e;
+}
+
 void EmpiricalErrors::enable_histogram(int bins, double max, bool skip_zeros) {
   GAMMAQ_CHECK(bins > 0 && max > 0, "histogram of ", bins, " bins on [0, ", max, "]");
   hist_.assign(static_cast<size_t>(bins), 0);

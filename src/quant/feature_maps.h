@@ -78,6 +78,9 @@ class EmpiricalErrors {
   void merge(const EmpiricalErrors& other);
   // The same candidates with no errors accumulated yet.
   [[nodiscard]] EmpiricalErrors empty_like() const;
+  // The errors accumulated for `formats` (each one of this object's candidates), in that
+  // order, with the histogram: one pass measured for many proposals serves each of them.
+  [[nodiscard]] EmpiricalErrors select(const std::vector<Format>& formats) const;
   [[nodiscard]] const std::vector<double>& sq_errors() const { return err_; }
   [[nodiscard]] const std::vector<Format>& formats() const { return fmt_; }
 

@@ -60,6 +60,7 @@ std::string plan_to_json(const QuantPlan& p) {
   j["mode"] = p.mode;
   j["granularity"] = p.granularity;
   j["float_activations"] = p.float_activations;
+  j["calib_weights"] = p.calib_weights;
   Json& layers = j["layers"] = Json::object();
   for (const auto& [name, l] : p.layers) {
     Json& o = layers[name];
@@ -112,6 +113,7 @@ QuantPlan plan_from_json(const std::string& text, const std::string& where) {
     p.mode = j.value("mode", "");
     p.granularity = j.value("granularity", "layer");
     p.float_activations = j.value("float_activations", false);
+    p.calib_weights = j.value("calib_weights", "quantized");
     for (const auto& [name, o] : j.at("layers").items()) {
       LayerFormat l;
       const std::string at = where + ": layers." + name;

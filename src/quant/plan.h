@@ -43,6 +43,9 @@ struct QuantPlan {
   std::string bbits = "acc";  // "acc" or a number
   std::string method, mode, granularity = "layer";
   bool float_activations = false;  // WQ / Ristretto (float FM): feature maps stay float
+  // The network the feature-map statistics came from: "quantized" weights (quantize's
+  // default) or "float" weights (compare's shared pass, quantize --calib-weights float).
+  std::string calib_weights = "quantized";
   std::map<std::string, ActivationFormat> activations;  // by value name
   std::map<std::string, LayerFormat> layers;            // by node name
 };

@@ -361,6 +361,50 @@ TEST(CliTest, MixedBadOptions) {
   EXPECT_FALSE(fs::exists(test::temp_dir() + "/never-mixed"));
 }
 
+// compare: the schema, one row per method and width in order, and each saved plan
+// scores as eval --quant scores it.
+TEST(CliTest, CompareWritesTheTableAndEveryPlan) {
+  const std::string out = test::temp_dir() + "/compare";
+  const std::string data = " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:64]'";
+  const Result r = gammaq("compare " + kModel + data +
+                          " --bits 4,8 --methods ggd,max,kl --quiet --threads 1 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("### w4a4"), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(slurp(out + "/compare.json"));
+  EXPECT_EQ(j["model"], "googlenet");
+  EXPECT_EQ(j["passes"], 2);
+  ASSERT_EQ(j["rows"].size(), 6u);
+  for (const auto& row : j["rows"]) {
+    for (const char* key : {"bits", "method", "wmethod", "top1", "top5", "ties", "fm_sqnr_mean_db",
+                            "fm_sqnr_min_db", "seconds", "warning"})
+      EXPECT_TRUE(row.contains(key)) << key;
+    EXPECT_EQ(row["wmethod"], "alg1");
+    EXPECT_LE(row["top1"].get<double>(), row["top5"].get<double>());
+    EXPECT_LE(row["fm_sqnr_min_db"].get<double>(), row["fm_sqnr_mean_db"].get<double>());
+  }
+  EXPECT_EQ(j["rows"][0]["bits"], 4);
+  EXPECT_EQ(j["rows"][5]["method"], "kl");
+  EXPECT_TRUE(fs::exists(out + "/compare.md"));
+  const Result e = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:64]' --quant " + out +
+                          "/plans/max-w8a8.json --json --threads 1");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(nlohmann::json::parse(e.out)["top1"], j["rows"][4]["top1"]);
+}
+
+TEST(CliTest, CompareBadOptionsWriteNothing) {
+  const std::string never = test::temp_dir() + "/never-compare";
+  const std::string base = "compare " + kModel +
+                           " --calib 'fashion-mnist:train[0:16]' --test 'fashion-mnist:test[0:16]'"
+                           " --quiet --out " +
+                           never + " ";
+  expect_input_error(gammaq(base + "--methods ggd,entropy"), {"--methods", "entropy"});
+  expect_input_error(gammaq(base + "--bits 4,20"), {"--bits", "20"});
+  expect_input_error(gammaq(base + "--percentile 0"), {"--percentile"});
+  expect_input_error(gammaq("compare " + kModel + " --calib 'fashion-mnist:train[0:16]' --quiet"),
+                     {"--test"});
+  EXPECT_FALSE(fs::exists(never));
+}
+
 TEST(CliTest, EvalRejectsAPlanForAnotherModel) {
   const std::string out = test::temp_dir() + "/alex";
   const std::string alexnet = kRoot + "/models/alexnet.onnx";

@@ -19,17 +19,15 @@ namespace gammaq::cli {
 namespace {
 
 struct QuantizeArgs {
-  std::string model, calib, val, test, out = "gammaq_out", method = "ggd", mode = "default";
-  std::string bbits = "acc", granularity = "layer", rounding = "half_even", alpha = "1";
-  std::string overrides, kernels = "fast", tune = "none", aciq = "mix";
-  double percentile = 99.99;
-  bool percentile_nonzero = false;
-  int wbits = 8, abits = 8, window = 4, threads = 0, bft_k = 1;
+  std::string model, calib, val, test, out = "gammaq_out", method = "ggd";
+  std::string overrides, kernels = "fast", tune = "none", calib_weights = "quantized";
+  MethodFlags mf;
+  int wbits = 8, abits = 8, threads = 0, bft_k = 1;
   double c0 = 1.0, c1 = 0.0, bft_z = 1.645;
   int64_t val_limit = -1, cache_mb = 4096;
   bool no_cache = false, no_memo = false;
   int64_t limit = -1, test_limit = -1, batch = 64;
-  bool paper = false, float_activations = false, quiet = false, json = false;
+  bool float_activations = false, quiet = false, json = false;
   PreprocessFlags pre;
 } args;
 
@@ -51,26 +49,17 @@ int run_quantize() {
   const LoadedModel m = load_model(args.model);
   const Graph& g = m.graph;
   QuantizeOptions o;
+  args.mf.apply(o);
   o.method = args.method;
-  o.percentile = args.percentile;
-  o.percentile_nonzero = args.percentile_nonzero;
-  o.aciq = args.aciq;
-  o.mode = quant::parse_fm_mode(args.mode);
   o.wbits = args.wbits;
   o.abits = args.abits;
-  o.bbits = args.bbits;
-  o.weight_window = args.window;
-  o.per_channel = args.granularity == "channel";
   o.float_activations = args.float_activations;
-  o.signed_activations = args.paper;
-  o.alpha_free = args.alpha == "free";
-  o.rounding = quant::parse_rounding(args.rounding);
+  o.calib_float_weights = args.calib_weights == "float";
   o.batch = args.batch;
   o.limit = args.limit;
   o.threads = args.threads;
   o.quiet = args.quiet;
   o.model_sha256 = file_fingerprint(args.model);
-  if (args.paper && args.window == 4) o.weight_window = 2;  // the paper's K_w
   for (auto [name, bits] : {std::pair{"--wbits", args.wbits}, std::pair{"--abits", args.abits}}) {
     if (bits < 2 || bits > 16)
       throw Error(ErrorKind::InvalidOption, str_cat(name, " ", bits, ": must be in 2..16"));
@@ -150,8 +139,8 @@ int run_quantize() {
     std::cout << summary;
   } else {
     std::printf("%s: %s w%da%d (%s, %s mode%s) calibrated on %lld images\n", g.name.c_str(),
-                args.method.c_str(), args.wbits, args.abits, args.granularity.c_str(),
-                args.mode.c_str(), args.float_activations ? ", float feature maps" : "",
+                args.method.c_str(), args.wbits, args.abits, args.mf.granularity.c_str(),
+                args.mf.mode.c_str(), args.float_activations ? ", float feature maps" : "",
                 static_cast<long long>(rep.calibration_images));
     if (score)
       std::printf(
@@ -175,22 +164,13 @@ void add_quantize(CLI::App& app, Subcommand& run) {
   sub->add_option("--test", args.test, "images to score float and quantized accuracy on");
   sub->add_option("--wbits", args.wbits, "weight bits (2..16)");
   sub->add_option("--abits", args.abits, "feature-map bits (2..16)");
-  sub->add_option("--bbits", args.bbits, "bias: acc (accumulator precision, default) or bits");
   sub->add_option("--method", args.method,
                   "feature maps: " + quant::fm_method_names() + " (default ggd)");
-  sub->add_option("--percentile", args.percentile,
-                  "--method percentile: p in (0, 100] (default 99.99)");
-  sub->add_flag("--percentile-nonzero", args.percentile_nonzero,
-                "--method percentile: quantile of the non-zero values (zeros counted otherwise)");
-  sub->add_option("--aciq", args.aciq, "--method aciq: laplace, gauss or mix (default)");
-  sub->add_option("--mode", args.mode, "default | fast | fast-paper | exact");
-  sub->add_option("--granularity", args.granularity, "weights: layer (default) or channel")
-      ->check(CLI::IsMember({"layer", "channel"}));
-  sub->add_option("--window", args.window, "K_w: weight candidates tried (default 4; paper 2)");
-  sub->add_option("--rounding", args.rounding, "half_even (default) | half_away | half_up");
-  sub->add_option("--ggd-alpha", args.alpha, "1 (moment fit, default) or free (profile ML)")
-      ->check(CLI::IsMember({"1", "free"}));
-  sub->add_flag("--paper", args.paper, "reproduce the paper: signed feature maps, K_w = 2");
+  args.mf.add_to(*sub);
+  sub->add_option("--calib-weights", args.calib_weights,
+                  "network the statistics come from: quantized weights (default) or float "
+                  "(as compare takes them)")
+      ->check(CLI::IsMember({"quantized", "float"}));
   sub->add_flag("--float-activations", args.float_activations,
                 "quantize weights only (WQ, Ristretto with float feature maps)");
   sub->add_option("--overrides", args.overrides,

@@ -170,6 +170,35 @@ Accuracy evaluate_plan(const Graph& g, const quant::QuantPlan* plan, Dataset& da
   return evaluate(exec, data, options);
 }
 
+void MethodFlags::add_to(CLI::App& app) {
+  app.add_option("--bbits", bbits, "bias: acc (accumulator precision, default) or bits");
+  app.add_option("--percentile", percentile, "--method percentile: p in (0, 100] (default 99.99)");
+  app.add_flag("--percentile-nonzero", percentile_nonzero,
+               "--method percentile: quantile of the non-zero values (zeros counted otherwise)");
+  app.add_option("--aciq", aciq, "--method aciq: laplace, gauss or mix (default)");
+  app.add_option("--mode", mode, "ggd: default | fast | fast-paper | exact");
+  app.add_option("--granularity", granularity, "weights: layer (default) or channel")
+      ->check(CLI::IsMember({"layer", "channel"}));
+  app.add_option("--window", window, "K_w: weight candidates tried (default 4; paper 2)");
+  app.add_option("--rounding", rounding, "half_even (default) | half_away | half_up");
+  app.add_option("--ggd-alpha", alpha, "1 (moment fit, default) or free (profile ML)")
+      ->check(CLI::IsMember({"1", "free"}));
+  app.add_flag("--paper", paper, "reproduce the paper: signed feature maps, K_w = 2");
+}
+
+void MethodFlags::apply(QuantizeOptions& o) const {
+  o.percentile = percentile;
+  o.percentile_nonzero = percentile_nonzero;
+  o.aciq = aciq;
+  o.mode = quant::parse_fm_mode(mode);
+  o.bbits = bbits;
+  o.weight_window = paper && window == 4 ? 2 : window;  // the paper's K_w
+  o.per_channel = granularity == "channel";
+  o.signed_activations = paper;
+  o.alpha_free = alpha == "free";
+  o.rounding = quant::parse_rounding(rounding);
+}
+
 Progress::Progress(std::string what, int64_t total, bool quiet)
     : what_(std::move(what)),
       total_(total),

@@ -11,6 +11,7 @@
 #include "gammaq/evaluate.h"
 #include "gammaq/graph.h"
 #include "ir/passes.h"
+#include "pipeline/quantize.h"
 #include "quant/plan.h"
 
 namespace gammaq::cli {
@@ -53,6 +54,18 @@ struct PreprocessFlags {
   std::vector<int64_t> size;
   void add_to(CLI::App& app);
   [[nodiscard]] Preprocess resolve(const Graph& g) const;
+};
+
+// How feature maps and weights are chosen, beyond the method name: the flags quantize and
+// compare share.
+struct MethodFlags {
+  std::string bbits = "acc", granularity = "layer", rounding = "half_even", alpha = "1";
+  std::string mode = "default", aciq = "mix";
+  double percentile = 99.99;
+  bool percentile_nonzero = false, paper = false;
+  int window = 4;
+  void add_to(CLI::App& app);
+  void apply(QuantizeOptions& o) const;  // leaves the method, widths and tuning alone
 };
 
 // Progress on stderr: "\r" updates on a terminal, a line every few seconds otherwise.
@@ -98,5 +111,6 @@ void add_run(CLI::App& app, Subcommand& run);
 void add_export(CLI::App& app, Subcommand& run);
 void add_sweep(CLI::App& app, Subcommand& run);
 void add_mixed(CLI::App& app, Subcommand& run);
+void add_compare(CLI::App& app, Subcommand& run);
 
 }  // namespace gammaq::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   gammaq::cli::add_export(app, run);
   gammaq::cli::add_sweep(app, run);
   gammaq::cli::add_mixed(app, run);
+  gammaq::cli::add_compare(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
