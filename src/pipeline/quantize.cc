@@ -9,6 +9,7 @@
 
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
+#include "gammaq/executor.h"
 #include "pipeline/chunked_pass.h"
 #include "quant/methods/method.h"
 #include "quant/weights.h"
@@ -106,6 +107,60 @@ struct ErrorsSink final : ChunkSink {
     if (emp[id]) emp[id]->add(t.data);
   }
 };
+
+// The next weight layers of value v (Conv/Gemm nodes reading it as their data input), each
+// as a one-node graph without bias or activation: what adlq's error propagation runs. Null
+// when no weight layer reads v directly.
+std::function<quant::Propagate()> next_layer_propagation(const Graph& g, int v) {
+  auto graphs = std::make_shared<std::vector<Graph>>();
+  for (const Node& n : g.nodes) {
+    if ((n.op != OpType::Conv && n.op != OpType::Gemm) || n.inputs[0] != v) continue;
+    Graph one;
+    one.name = n.name;
+    one.opset = g.opset;
+    Value in{g.values[v].name, g.values[v].shape, false, {}, -1};
+    Value w = g.values[n.inputs[1]];
+    Value out{g.values[n.outputs[0]].name, g.values[n.outputs[0]].shape, false, {}, 0};
+    Node node = n;
+    if (n.op == OpType::Gemm) {  // as a 1x1 convolution (the executor takes NCHW batches)
+      const int64_t k = w.data.shape[1], m = w.data.shape[0];
+      in.shape = {1, k, 1, 1};
+      w.shape = w.data.shape = {m, k, 1, 1};
+      out.shape = {1, m, 1, 1};
+      node.op = OpType::Conv;
+      node.attrs = Attributes{};
+      node.attrs.kernel = {1, 1};
+      node.attrs.strides = {1, 1};
+      node.attrs.pads = {0, 0, 0, 0};
+      node.attrs.dilations = {1, 1};
+    }
+    one.input = one.add_value(std::move(in));
+    const int wid = one.add_value(std::move(w));
+    one.output = one.add_value(std::move(out));
+    node.inputs = {one.input, wid};
+    node.outputs = {one.output};
+    node.attrs.activation = Activation::None;
+    one.nodes.push_back(std::move(node));
+    graphs->push_back(std::move(one));
+  }
+  if (graphs->empty()) return nullptr;
+  return [graphs, shape = (*graphs)[0].values[0].shape]() -> quant::Propagate {
+    auto execs = std::make_shared<std::vector<std::unique_ptr<Executor>>>();
+    for (const Graph& one : *graphs)
+      execs->push_back(std::make_unique<Executor>(one, ExecutorOptions{KernelImpl::Fast, 0}));
+    return [graphs, execs, shape](std::span<const float> e) {
+      const int64_t per = shape_numel(shape);
+      Shape s = shape;
+      s[0] = static_cast<int64_t>(e.size()) / per;
+      Tensor t(s);
+      std::copy(e.begin(), e.end(), t.data.begin());
+      double sum = 0.0;
+      for (auto& ex : *execs)
+        for (float y : ex->run(t).data) sum += static_cast<double>(y) * y;
+      return sum;
+    };
+  };
+}
 
 }  // namespace
 
@@ -239,6 +294,7 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
     bool skip_zeros = false;
   };
   std::vector<Histogram> hist(g.values.size());
+  std::vector<bool> propagate(g.values.size(), false);
   for (size_t r = 0; r < requests.size(); ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     const Request& q = requests[r];
@@ -253,6 +309,7 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
     fo.percentile = o.percentile;
     fo.percentile_nonzero = o.percentile_nonzero;
     fo.aciq = o.aciq;
+    fo.clip_below_t = o.clip_below_t;
     prop[r].resize(g.values.size());
     for (int v : m.acts) {
       const stats::TensorStats& s = *m.st[v];
@@ -280,6 +337,7 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
         if (std::find(wanted[v].begin(), wanted[v].end(), fmt) == wanted[v].end())
           wanted[v].push_back(fmt);
       }
+      propagate[v] = propagate[v] || p.propagate;
       if (p.histogram_bins > 0) {
         Histogram& h = hist[v];
         GAMMAQ_CHECK(h.bins == 0 || (h.bins == p.histogram_bins && h.max == p.histogram_max &&
@@ -295,6 +353,8 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
     if (wanted[v].empty()) continue;
     emp[v] = std::make_unique<quant::EmpiricalErrors>(wanted[v], o.rounding);
     if (hist[v].bins > 0) emp[v]->enable_histogram(hist[v].bins, hist[v].max, hist[v].skip_zeros);
+    if (propagate[v])
+      if (auto make = next_layer_propagation(g, v)) emp[v]->enable_propagation(std::move(make));
     ++m.second_pass_tensors;
   }
   if (m.second_pass_tensors > 0) measure(emp, "calibrate (errors of candidate formats)");

@@ -24,6 +24,7 @@ struct QuantizeOptions {
   double percentile = 99.99;        // --method percentile: p in (0, 100]
   bool percentile_nonzero = false;  // --percentile-nonzero
   std::string aciq = "mix";         // --aciq laplace|gauss|mix
+  bool clip_below_t = true;         // false: --no-clip-below-T (ALGORITHMS.md 11.5)
   int wbits = 8, abits = 8;
   std::string bbits = "acc";        // "acc" (accumulator precision) or a width 2..16
   int weight_window = 4;            // K_w of Algorithm 1 (paper: 2; 0 = walk up while better)

@@ -133,6 +133,7 @@ FmProposal propose_fm_format(const stats::TensorStats& s, int bits, bool is_sign
   ActivationFormat& r = p.result;
   r.method = o.method;
   r.format = make_format(bits, bits - 1, is_signed);
+  p.clip_below_t = o.clip_below_t;
   if (s.positive().count + s.negative().count == 0) {
     r.degenerate = true;
     r.note = "all calibration values are zero: frac = bits - 1 (ALGORITHMS.md 1.5)";
@@ -163,14 +164,16 @@ void decide_among(FmProposal& p, const std::vector<int>& fracs, const std::vecto
   decide_now(p, fracs, errors, energy, 1.0);
 }
 
-std::vector<int> threshold_fracs(double t, int bits, bool is_signed, ActivationFormat& r) {
+std::vector<int> threshold_fracs(double t, int bits, bool is_signed, ActivationFormat& r,
+                                 bool clip_below_t) {
   const double q_max = is_signed ? std::ldexp(1.0, bits - 1) - 1 : std::ldexp(1.0, bits) - 1;
   const double step = t / q_max;
   r.fit["threshold"] = t;
   r.fit["float_scale"] = step;
   const int coarse = -ceil_log2(step);
   const int fine = -static_cast<int>(std::floor(std::log2(step)));
-  return coarse == fine ? std::vector<int>{coarse} : std::vector<int>{coarse, fine};
+  return coarse == fine || !clip_below_t ? std::vector<int>{coarse}
+                                         : std::vector<int>{coarse, fine};
 }
 
 int max_rule_frac(double max_abs, int bits, bool is_signed) {
@@ -363,7 +366,14 @@ EmpiricalErrors EmpiricalErrors::empty_like() const {
   EmpiricalErrors e(fmt_, rounding_);
   if (!hist_.empty())
     e.enable_histogram(static_cast<int>(hist_.size()), hist_max_, hist_skip_zeros_);
+  if (make_propagate_) e.enable_propagation(make_propagate_);
   return e;
+}
+
+void EmpiricalErrors::enable_propagation(std::function<Propagate()> make) {
+  make_propagate_ = std::move(make);
+  propagate_ = nullptr;
+  prop_err_.assign(fmt_.size(), 0.0);
 }
 
 EmpiricalErrors EmpiricalErrors::select(const std::vector<Format>& formats) const {
@@ -376,6 +386,12 @@ EmpiricalErrors EmpiricalErrors::select(const std::vector<Format>& formats) cons
   e.hist_ = hist_;
   e.hist_max_ = hist_max_;
   e.hist_skip_zeros_ = hist_skip_zeros_;
+  if (!prop_err_.empty()) {
+    e.prop_err_.resize(formats.size());
+    for (size_t k = 0; k < formats.size(); ++k)
+      e.prop_err_[k] = prop_err_[static_cast<size_t>(
+          std::find(fmt_.begin(), fmt_.end(), formats[k]) - fmt_.begin())];
+  }
   return e;
 }
 
@@ -399,6 +415,11 @@ void EmpiricalErrors::add(std::span<const float> values) {
       e += d * d;
     }
     err_[k] += e;
+    if (!make_propagate_) continue;
+    if (!propagate_) propagate_ = make_propagate_();
+    for (size_t i = 0; i < q.size(); ++i)  // the rounding error, in place
+      q[i] = std::isfinite(values[i]) ? q[i] - values[i] : 0.0f;
+    prop_err_[k] += propagate_(q);
   }
 }
 
@@ -407,11 +428,13 @@ void EmpiricalErrors::merge(const EmpiricalErrors& other) {
   for (size_t k = 0; k < err_.size(); ++k) err_[k] += other.err_[k];
   GAMMAQ_CHECK(other.hist_.size() == hist_.size(), "EmpiricalErrors::merge: different histograms");
   for (size_t k = 0; k < hist_.size(); ++k) hist_[k] += other.hist_[k];
+  GAMMAQ_CHECK(other.prop_err_.size() == prop_err_.size(),
+               "EmpiricalErrors::merge: propagation on one side only");
+  for (size_t k = 0; k < prop_err_.size(); ++k) prop_err_[k] += other.prop_err_[k];
 }
 
 void decide_fm_format(FmProposal& p, const EmpiricalErrors& errors, double energy) {
-  if (const FmMethod* m = find_fm_method(p.result.method);
-      m && m->decide && !errors.histogram().empty()) {
+  if (const FmMethod* m = find_fm_method(p.result.method); m && m->decide) {
     m->decide(p, errors, energy);
     return;
   }

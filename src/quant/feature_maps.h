@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -38,6 +39,9 @@ struct FmOptions {
   double percentile = 99.99;        // percentile: p in (0, 100]
   bool percentile_nonzero = false;  // percentile: quantile of the non-zero values only
   std::string aciq = "mix";         // aciq: laplace | gauss | mix
+  // ALGORITHMS.md 11.5: a threshold T maps to the coarser frac (nothing below T clips) and the
+  // finer one, chosen by error; false (--no-clip-below-T): the coarser one only.
+  bool clip_below_t = true;
 };
 
 // A proposal for one tensor: the format if already decided, else candidate fracs whose
@@ -51,6 +55,10 @@ struct FmProposal {
   int histogram_bins = 0;
   double histogram_max = 0.0;
   bool histogram_skip_zeros = false;
+  // The second pass also measures each candidate's error where the next weight layers see it
+  // (their pre-activations), when the caller can propagate it (adlq).
+  bool propagate = false;
+  bool clip_below_t = true;  // FmOptions::clip_below_t, for decisions after the second pass
 };
 
 // bits: the activation width; is_signed: the format's signedness (unsigned only for tensors
@@ -65,6 +73,10 @@ struct FmProposal {
 void count_magnitudes(std::vector<uint64_t>& hist, double max, std::span<const float> values,
                       bool skip_zeros) noexcept;
 
+// A linear map of a tensor of quantization errors (the next weight layers, without bias or
+// activation): returns the sum of squares of what it produces.
+using Propagate = std::function<double(std::span<const float> error)>;
+
 // Squared errors of candidate formats accumulated over the calibration data (second pass).
 class EmpiricalErrors {
  public:
@@ -73,6 +85,11 @@ class EmpiricalErrors {
   // zeros left out when skip_zeros. Integer counts: merges are exact and order-free.
   void enable_histogram(int bins, double max, bool skip_zeros);
   [[nodiscard]] const std::vector<uint64_t>& histogram() const { return hist_; }
+  // Also accumulates, per candidate, the squared error its rounding causes after `make()`'s
+  // map (each copy of this object that adds values makes its own: a map may own state).
+  void enable_propagation(std::function<Propagate()> make);
+  // Empty unless enabled.
+  [[nodiscard]] const std::vector<double>& propagated_sq_errors() const { return prop_err_; }
   void add(std::span<const float> values);
   // Adds the errors another shard accumulated over the same candidates.
   void merge(const EmpiricalErrors& other);
@@ -91,6 +108,9 @@ class EmpiricalErrors {
   std::vector<uint64_t> hist_;
   double hist_max_ = 0.0;
   bool hist_skip_zeros_ = false;
+  std::function<Propagate()> make_propagate_;
+  Propagate propagate_;  // made on first use
+  std::vector<double> prop_err_;
 };
 
 // Picks the candidate with the smallest squared error (ties: the smaller frac) and fills in

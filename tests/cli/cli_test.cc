@@ -188,21 +188,24 @@ TEST(CliTest, QuantizeThenEvalTheSavedPlan) {
 }
 
 // DESIGN: same inputs, same quant.json, whatever the thread count.
+// ggd, and adlq, whose second pass runs the next layers on each chunk's rounding errors.
 TEST(CliTest, QuantizePlanDoesNotDependOnThreads) {
-  std::string plans[3];
-  const char* threads[3] = {"--threads 1", "--threads 2", "--threads 3"};
-  for (int i = 0; i < 3; ++i) {
-    const std::string out = test::temp_dir() + "/t" + std::to_string(i);
-    const Result r = gammaq("quantize " + kModel +
-                            " --calib 'fashion-mnist:train[0:300]' --wbits 6 --abits 6 --batch 32 "
-                            "--quiet --out " +
-                            out + " " + threads[i]);
-    ASSERT_EQ(r.code, 0) << r.err;
-    plans[i] = slurp(out + "/quant.json");
+  for (const std::string method : {"ggd", "adlq"}) {
+    std::string plans[3];
+    const char* threads[3] = {"--threads 1", "--threads 2", "--threads 3"};
+    for (int i = 0; i < 3; ++i) {
+      const std::string out = test::temp_dir() + "/t" + method + std::to_string(i);
+      const Result r = gammaq("quantize " + kModel +
+                              " --calib 'fashion-mnist:train[0:300]' --wbits 6 --abits 6 "
+                              "--batch 32 --quiet --method " +
+                              method + " --out " + out + " " + threads[i]);
+      ASSERT_EQ(r.code, 0) << r.err;
+      plans[i] = slurp(out + "/quant.json");
+    }
+    EXPECT_FALSE(plans[0].empty());
+    EXPECT_EQ(plans[0], plans[1]) << method;
+    EXPECT_EQ(plans[0], plans[2]) << method;
   }
-  EXPECT_FALSE(plans[0].empty());
-  EXPECT_EQ(plans[0], plans[1]);
-  EXPECT_EQ(plans[0], plans[2]);
 }
 
 TEST(CliTest, QuantizeBadInputWritesNothing) {

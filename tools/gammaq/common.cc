@@ -176,6 +176,8 @@ void MethodFlags::add_to(CLI::App& app) {
   app.add_flag("--percentile-nonzero", percentile_nonzero,
                "--method percentile: quantile of the non-zero values (zeros counted otherwise)");
   app.add_option("--aciq", aciq, "--method aciq: laplace, gauss or mix (default)");
+  app.add_flag("--no-clip-below-T", no_clip_below_t,
+               "threshold methods: the coarser power-of-two step only (nothing below T clips)");
   app.add_option("--mode", mode, "ggd: default | fast | fast-paper | exact");
   app.add_option("--granularity", granularity, "weights: layer (default) or channel")
       ->check(CLI::IsMember({"layer", "channel"}));
@@ -190,6 +192,7 @@ void MethodFlags::apply(QuantizeOptions& o) const {
   o.percentile = percentile;
   o.percentile_nonzero = percentile_nonzero;
   o.aciq = aciq;
+  o.clip_below_t = !no_clip_below_t;
   o.mode = quant::parse_fm_mode(mode);
   o.bbits = bbits;
   o.weight_window = paper && window == 4 ? 2 : window;  // the paper's K_w

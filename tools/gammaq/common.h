@@ -62,7 +62,7 @@ struct MethodFlags {
   std::string bbits = "acc", granularity = "layer", rounding = "half_even", alpha = "1";
   std::string mode = "default", aciq = "mix";
   double percentile = 99.99;
-  bool percentile_nonzero = false, paper = false;
+  bool percentile_nonzero = false, paper = false, no_clip_below_t = false;
   int window = 4;
   void add_to(CLI::App& app);
   void apply(QuantizeOptions& o) const;  // leaves the method, widths and tuning alone

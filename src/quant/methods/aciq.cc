@@ -70,7 +70,8 @@ FmProposal propose_aciq(const stats::TensorStats& s, const FmRequest& q, FmPropo
     const double t = q.is_signed ? std::fabs(mean) + alpha : alpha;
     if (!(t > 0.0)) return;  // one distinct value at the mean: no spread to model
     ActivationFormat scratch;
-    for (int f : threshold_fracs(t, q.bits, q.is_signed, scratch)) fracs.push_back(f);
+    for (int f : threshold_fracs(t, q.bits, q.is_signed, scratch, q.options.clip_below_t))
+      fracs.push_back(f);
     p.result.fit[str_cat("threshold_", which)] = scratch.fit["threshold"];
     p.result.fit[str_cat("float_scale_", which)] = scratch.fit["float_scale"];
   };
@@ -81,7 +82,7 @@ FmProposal propose_aciq(const stats::TensorStats& s, const FmRequest& q, FmPropo
   p.result.fit["b"] = b;
   if (fracs.empty()) {
     p.result.note = "no spread around the mean (one distinct value): the max rule instead";
-    fracs = threshold_fracs(s.max_abs(), q.bits, q.is_signed, p.result);
+    fracs = threshold_fracs(s.max_abs(), q.bits, q.is_signed, p.result, q.options.clip_below_t);
   }
   return choose_by_error(s, std::move(p), fracs, q.options.rounding);
 }

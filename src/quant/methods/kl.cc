@@ -98,8 +98,8 @@ FmProposal propose_kl(const stats::TensorStats& s, const FmRequest& q, FmProposa
     if (!skip_zeros) hist[0] += static_cast<uint64_t>(s.zeros());
     const int best = kl_best_bins(hist, levels);
     p.result.fit["kl_bins"] = best;
-    const std::vector<int> fracs =
-        threshold_fracs((best + 0.5) * max / kBins, q.bits, q.is_signed, p.result);
+    const std::vector<int> fracs = threshold_fracs((best + 0.5) * max / kBins, q.bits, q.is_signed,
+                                                   p.result, q.options.clip_below_t);
     return choose_by_error(s, std::move(p), fracs, q.options.rounding);
   }
   // Candidates wide enough for any T >= (levels + 0.5) max / kBins, measured in the second
@@ -115,13 +115,19 @@ FmProposal propose_kl(const stats::TensorStats& s, const FmRequest& q, FmProposa
 }
 
 void decide_kl(FmProposal& p, const EmpiricalErrors& errors, double energy) {
+  if (errors.histogram().empty()) {  // mse's candidates (kl above 8 bits)
+    std::vector<int> fracs;
+    for (const Format& c : errors.formats()) fracs.push_back(c.frac);
+    decide_among(p, fracs, errors.sq_errors(), energy);
+    return;
+  }
   const Format& f = p.result.format;
   const int best = kl_best_bins(errors.histogram(), levels_of(f));
   p.result.fit["kl_bins"] = best;
   const double t = (best + 0.5) * p.histogram_max / static_cast<double>(errors.histogram().size());
   std::vector<int> fracs;
   std::vector<double> errs;
-  for (int fr : threshold_fracs(t, f.bits, f.is_signed, p.result))
+  for (int fr : threshold_fracs(t, f.bits, f.is_signed, p.result, p.clip_below_t))
     for (size_t k = 0; k < errors.formats().size(); ++k)
       if (errors.formats()[k].frac == make_format(f.bits, fr, f.is_signed).frac) {
         fracs.push_back(errors.formats()[k].frac);

@@ -6,7 +6,8 @@
 namespace gammaq::quant {
 
 FmProposal propose_max(const stats::TensorStats& s, const FmRequest& q, FmProposal p) {
-  const std::vector<int> fracs = threshold_fracs(s.max_abs(), q.bits, q.is_signed, p.result);
+  const std::vector<int> fracs =
+      threshold_fracs(s.max_abs(), q.bits, q.is_signed, p.result, q.options.clip_below_t);
   return choose_by_error(s, std::move(p), fracs, q.options.rounding);
 }
 

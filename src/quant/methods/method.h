@@ -27,8 +27,8 @@ struct FmMethod {
   // `p` arrives with result.method and a default format of the requested width set; the
   // statistics hold at least one non-zero value (the all-zero case is handled before).
   FmProposal (*propose)(const stats::TensorStats& s, const FmRequest& q, FmProposal p);
-  // Optional: the decision after the second pass, for methods that asked for its histogram
-  // (null: the candidate of least squared error).
+  // Optional: the decision after the second pass, for methods that asked for more than the
+  // candidates' squared errors (null: the candidate of least squared error).
   void (*decide)(FmProposal& p, const EmpiricalErrors& errors, double energy) = nullptr;
 };
 
@@ -50,8 +50,16 @@ void decide_among(FmProposal& p, const std::vector<int>& fracs, const std::vecto
 // (-ceil log2(T/q_max): nothing below T clips) and the finer one -- with T and the float scale
 // T/q_max the method would use without the power-of-two constraint recorded in r.fit
 // ("threshold", "float_scale").
+// clip_below_t false (--no-clip-below-T): the coarser one only.
 [[nodiscard]] std::vector<int> threshold_fracs(double t, int bits, bool is_signed,
-                                               ActivationFormat& r);
+                                               ActivationFormat& r, bool clip_below_t);
+// The p-quantile (p in (0, 1]) of |x| over the calibration values, exact zeros counted
+// (count_zeros) or not, from the exact zero count and the bottom-k sample of the non-zero
+// values (linear interpolation between order statistics; exact when the sample holds every
+// non-zero value). When zeros fill the quantile, the quantile of the non-zero values, with
+// `note` saying so.
+[[nodiscard]] double magnitude_quantile(const stats::TensorStats& s, double p, bool count_zeros,
+                                        std::string* note);
 // The frac at which max_abs fits with at most one LSB of saturation (ALGORITHMS.md 1.4).
 [[nodiscard]] int max_rule_frac(double max_abs, int bits, bool is_signed);
 
@@ -70,5 +78,7 @@ void decide_kl(FmProposal& p, const EmpiricalErrors& errors, double energy);
 // KL calibration on a histogram of |x| (bins of equal width): the number of bins i* whose
 // clipped distribution is closest to its `levels`-level quantization; T = (i* + 0.5) width.
 [[nodiscard]] int kl_best_bins(const std::vector<uint64_t>& hist, int levels);
+FmProposal propose_adlq(const stats::TensorStats& s, const FmRequest& q, FmProposal p);
+void decide_adlq(FmProposal& p, const EmpiricalErrors& errors, double energy);
 
 }  // namespace gammaq::quant

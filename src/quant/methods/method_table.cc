@@ -15,6 +15,8 @@ constexpr std::array kMethods = {
     FmMethod{"mse", "every frac of the window by squared error on the data (11.4)", propose_mse},
     FmMethod{"kl", "KL-divergence (entropy) calibration, TensorRT/ncnn (11.2)", propose_kl,
              decide_kl},
+    FmMethod{"adlq", "distribution-based thresholds by next-layer error, Ki-Kim (10)", propose_adlq,
+             decide_adlq},
 };
 
 }  // namespace

@@ -14,26 +14,23 @@
 
 namespace gammaq::quant {
 
-FmProposal propose_percentile(const stats::TensorStats& s, const FmRequest& q, FmProposal p) {
-  const FmOptions& o = q.options;
-  if (!(o.percentile > 0.0 && o.percentile <= 100.0))
-    throw Error(ErrorKind::InvalidOption,
-                str_cat("--percentile ", o.percentile, ": must be in (0, 100]"));
+double magnitude_quantile(const stats::TensorStats& s, double wanted, bool count_zeros,
+                          std::string* note) {
   std::vector<float> mags = s.sample();
   if (mags.empty()) mags.push_back(static_cast<float>(s.max_abs()));  // statistics kept no sample
   for (float& v : mags) v = std::fabs(v);
   std::sort(mags.begin(), mags.end());
   const auto nonzero = static_cast<double>(s.positive().count + s.negative().count);
-  const double wanted = o.percentile / 100.0;
   // The quantile's position among the non-zero values, in [0, 1].
   double f = wanted;
-  if (!o.percentile_nonzero) {
+  if (count_zeros) {
     const double total = nonzero + static_cast<double>(s.zeros());
     const double above_zeros = wanted * total - static_cast<double>(s.zeros());
     if (above_zeros <= 0.0) {
-      p.result.note = str_cat("the ", o.percentile, "th percentile is 0 (", s.zeros(), " of ",
-                              s.zeros() + s.positive().count + s.negative().count,
-                              " values are zero): the percentile of the non-zero values instead");
+      if (note)
+        *note = str_cat("the ", 100 * wanted, "th percentile is 0 (", s.zeros(), " of ",
+                        s.zeros() + s.positive().count + s.negative().count,
+                        " values are zero): the percentile of the non-zero values instead");
     } else {
       f = above_zeros / nonzero;
     }
@@ -41,9 +38,18 @@ FmProposal propose_percentile(const stats::TensorStats& s, const FmRequest& q, F
   const double pos = std::clamp(f, 0.0, 1.0) * static_cast<double>(mags.size() - 1);
   const auto lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, mags.size() - 1);
-  const double t = mags[lo] + (pos - static_cast<double>(lo)) * (mags[hi] - mags[lo]);
+  return mags[lo] + (pos - static_cast<double>(lo)) * (mags[hi] - mags[lo]);
+}
+
+FmProposal propose_percentile(const stats::TensorStats& s, const FmRequest& q, FmProposal p) {
+  const FmOptions& o = q.options;
+  if (!(o.percentile > 0.0 && o.percentile <= 100.0))
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--percentile ", o.percentile, ": must be in (0, 100]"));
+  const double t =
+      magnitude_quantile(s, o.percentile / 100.0, !o.percentile_nonzero, &p.result.note);
   p.result.fit["percentile"] = o.percentile;
-  const std::vector<int> fracs = threshold_fracs(t, q.bits, q.is_signed, p.result);
+  const std::vector<int> fracs = threshold_fracs(t, q.bits, q.is_signed, p.result, o.clip_below_t);
   return choose_by_error(s, std::move(p), fracs, o.rounding);
 }
 

@@ -171,6 +171,95 @@ TEST(FmMethods, KlSecondPassEqualsTheDirectDecision) {
   EXPECT_NE(run("kl", v, 10, true).result.note.find("mse instead"), std::string::npos);
 }
 
+// adlq (ALGORITHMS.md 10): candidates from the distribution's thresholds, decided by the error
+// the next layer sees when the caller propagates it, else by the tensor's own error.
+TEST(FmMethods, AdlqChoosesByThePropagatedError) {
+  std::mt19937 rng(11);
+  std::exponential_distribution<double> ex(1.0);
+  std::vector<float> v;
+  for (int i = 0; i < 5000; ++i) v.push_back(static_cast<float>(ex(rng)));
+  v.push_back(30.0f);
+  FmOptions o;
+  o.method = "adlq";
+  FmProposal p = propose_fm_format(stats_of(v), 4, false, o);
+  ASSERT_TRUE(p.needs_empirical);
+  EXPECT_TRUE(p.propagate);
+  EXPECT_DOUBLE_EQ(p.result.fit.at("t_p100"), 30.0);
+  // Every threshold's fracs are candidates (11.5), and nothing else.
+  std::set<int> expected;
+  for (const auto& [key, t] : p.result.fit) {
+    ActivationFormat scratch;
+    for (int f : threshold_fracs(t, 4, false, scratch, true)) expected.insert(f);
+  }
+  EXPECT_EQ(std::set<int>(p.candidates.begin(), p.candidates.end()), expected);
+  ASSERT_GE(p.candidates.size(), 3u);
+  std::vector<Format> cands;
+  for (int f : p.candidates) cands.push_back(make_format(4, f, false));
+
+  // A next layer that amplifies large errors (clipping) a thousandfold: the frac it prefers,
+  // found here by brute force, is not the one of least squared error.
+  const Propagate sum_map = [](std::span<const float> e) {
+    double s = 0;
+    for (float x : e) s += (std::fabs(x) > 0.5f ? 1000.0 : 1.0) * static_cast<double>(x) * x;
+    return s;
+  };
+  size_t want = 0, own = 0;
+  std::vector<double> by_sum, by_own;
+  for (const Format& f : cands) {
+    std::vector<float> e(v.size());
+    double sq = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      e[i] =
+          static_cast<float>(fake_quant(static_cast<double>(v[i]), f, Rounding::HalfEven)) - v[i];
+      sq += static_cast<double>(e[i]) * e[i];
+    }
+    by_sum.push_back(sum_map(e));
+    by_own.push_back(sq);
+  }
+  for (size_t k = 1; k < cands.size(); ++k) {
+    if (by_sum[k] < by_sum[want]) want = k;
+    if (by_own[k] < by_own[own]) own = k;
+  }
+  ASSERT_NE(want, own) << "the data should make the two criteria disagree";
+
+  EmpiricalErrors e(cands, Rounding::HalfEven);
+  e.enable_propagation([&] { return sum_map; });
+  e.add(std::span<const float>(v).first(2000));  // two shards, merged
+  EmpiricalErrors rest = e.empty_like();
+  rest.add(std::span<const float>(v).subspan(2000));
+  e.merge(rest);
+  FmProposal chosen = p;
+  decide_fm_format(chosen, e, stats_of(v).energy());
+  EXPECT_EQ(chosen.result.format.frac, cands[want].frac);
+  EXPECT_NE(chosen.result.note.find("pre-activation"), std::string::npos);
+  EXPECT_GT(chosen.result.fit.at("float_scale"), 0.0);
+
+  // Without propagation: the tensor's own squared error.
+  EmpiricalErrors plain(cands, Rounding::HalfEven);
+  plain.add(v);
+  FmProposal fallback = p;
+  decide_fm_format(fallback, plain, stats_of(v).energy());
+  EXPECT_EQ(fallback.result.format.frac, cands[own].frac);
+  EXPECT_NE(fallback.result.note.find("own squared error"), std::string::npos);
+}
+
+// --no-clip-below-T: a threshold maps to the coarser frac alone.
+TEST(FmMethods, NoClipBelowThresholdKeepsTheCoarserStep) {
+  ActivationFormat r;
+  EXPECT_EQ(threshold_fracs(3.0, 8, true, r, true), (std::vector<int>{5, 6}));
+  EXPECT_EQ(threshold_fracs(3.0, 8, true, r, false), (std::vector<int>{5}));
+  std::vector<float> v;
+  for (int i = 1; i <= 1000; ++i) v.push_back(static_cast<float>(i) / 1000.0f * 3.0f);
+  FmOptions o;
+  o.clip_below_t = false;
+  for (const char* m : {"max", "percentile"}) {
+    const FmProposal p = run(m, v, 8, true, o);
+    ASSERT_FALSE(p.needs_empirical) << m;
+    EXPECT_EQ(p.result.candidates.size(), 1u) << m;
+    EXPECT_LE(p.result.fit.at("threshold"), p.result.format.max_value() + 1e-12) << m;
+  }
+}
+
 // Degenerate tensors: every method gives a finite format, never NaN.
 TEST(FmMethods, DegenerateTensorsGetAFormat) {
   for (const FmMethod& m : fm_methods()) {
