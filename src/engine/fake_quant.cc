@@ -15,6 +15,11 @@ void check_channels(const Node& n, const quant::LayerFormat& l, int64_t channels
     throw Error(ErrorKind::InvalidData,
                 str_cat("quant plan: layer '", n.name, "' has ", l.weight_channel_frac.size(),
                         " channel formats, the weight has ", channels, " output channels"));
+  const size_t cbs = l.weight_codebooks.size();
+  if (cbs > 1 && static_cast<int64_t>(cbs) != channels)
+    throw Error(ErrorKind::InvalidData,
+                str_cat("quant plan: layer '", n.name, "' has ", cbs, " codebooks, the weight has ",
+                        channels, " output channels"));
 }
 
 quant::Format channel_format(const quant::LayerFormat& l, int64_t c) {
@@ -38,8 +43,8 @@ LayerCodes layer_codes(const Graph& g, const Node& n, const quant::LayerFormat& 
     const quant::Format f = channel_format(l, m);
     c.weight_frac.push_back(f.frac);
     for (int64_t k = m * per; k < (m + 1) * per; ++k)
-      c.weight[static_cast<size_t>(k)] =
-          static_cast<int32_t>(quant::quantize_code(w.data[static_cast<size_t>(k)], f, rounding));
+      c.weight[static_cast<size_t>(k)] = static_cast<int32_t>(
+          quant::weight_code(w.data[static_cast<size_t>(k)], f, l, m, rounding));
   }
   if (n.inputs.size() > 2) {
     const Tensor& b = g.values[n.inputs[2]].data;
@@ -86,10 +91,20 @@ void quantize_layer(const Graph& g, const Node& n, const quant::LayerFormat& l,
     }
   } else {
     check_channels(n, l, channels);
-    for (int64_t m = 0; m < channels; ++m)
-      quant::fake_quant(
-          std::span<float>(wq.data).subspan(static_cast<size_t>(m * per), static_cast<size_t>(per)),
-          channel_format(l, m), rounding);
+    for (int64_t m = 0; m < channels; ++m) {
+      const quant::Format f = channel_format(l, m);
+      if (l.weight_codebooks.empty()) {
+        quant::fake_quant(std::span<float>(wq.data).subspan(static_cast<size_t>(m * per),
+                                                            static_cast<size_t>(per)),
+                          f, rounding);
+        continue;
+      }
+      for (int64_t k = m * per; k < (m + 1) * per; ++k) {
+        float& v = wq.data[static_cast<size_t>(k)];
+        v = static_cast<float>(
+            std::ldexp(static_cast<double>(quant::weight_code(v, f, l, m, rounding)), -f.frac));
+      }
+    }
     if (n.inputs.size() > 2) {
       Tensor bq = g.values[n.inputs[2]].data;
       if (!l.bias_at_accumulator) quant::fake_quant(bq.data, l.bias, rounding);

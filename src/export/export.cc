@@ -11,6 +11,7 @@
 
 #include "gammaq/error.h"
 #include "gammaq/executor.h"
+#include "quant/nuuq.h"
 
 namespace gammaq {
 namespace {
@@ -23,6 +24,7 @@ struct Array {
   std::string name;
   int bytes = 4;  // element size: 1, 2, 4 or 8 (signed little-endian integers)
   std::vector<int64_t> values;
+  bool is_unsigned = false;  // uint8 (packed NUUQ indices)
 };
 
 int narrowest(const std::vector<int64_t>& v) {
@@ -37,14 +39,17 @@ int narrowest(const std::vector<int64_t>& v) {
   return 8;
 }
 
-std::string c_type(int bytes) { return str_cat("int", bytes * 8, "_t"); }
+std::string c_type(const Array& a) {
+  return str_cat(a.is_unsigned ? "uint" : "int", a.bytes * 8, "_t");
+}
 
 // The model as a JSON description plus its arrays (shared by both formats).
 struct Description {
   json j;
   std::vector<Array> arrays;
-  std::string add(std::string name, std::vector<int64_t> values, int bytes = 0) {
-    Array a{std::move(name), bytes ? bytes : narrowest(values), std::move(values)};
+  std::string add(std::string name, std::vector<int64_t> values, int bytes = 0,
+                  bool is_unsigned = false) {
+    Array a{std::move(name), bytes ? bytes : narrowest(values), std::move(values), is_unsigned};
     arrays.push_back(a);
     return arrays.back().name;
   }
@@ -52,6 +57,41 @@ struct Description {
 
 json format_json(const quant::Format& f) {
   return {{"bits", f.bits}, {"frac", f.frac}, {"signed", f.is_signed}};
+}
+
+// A NUUQ layer as a NUUQ accelerator stores it (ALGORITHMS.md 8.3): per codebook (the layer,
+// or each output channel), its levels and its weights' indices packed by pack_indices, each
+// codebook's stream starting on a byte. levels[index] of each weight equals its code in the
+// weights array.
+json nuuq_json(Description& d, const std::string& base, const Tensor& w,
+               const quant::LayerFormat& l, const LayerCodes& codes, quant::Rounding rounding) {
+  const size_t books = l.weight_codebooks.size();
+  const size_t per = w.data.size() / books;
+  const size_t per_channel = w.data.size() / codes.weight_frac.size();
+  std::vector<int64_t> packed, levels;
+  json list = json::array();
+  for (size_t b = 0; b < books; ++b) {
+    const quant::Codebook& cb = l.weight_codebooks[b];
+    std::vector<int> idx;
+    for (size_t k = b * per; k < (b + 1) * per; ++k) {
+      quant::Format f = l.weight;
+      f.frac = codes.weight_frac[k / per_channel];
+      idx.push_back(cb.index(quant::quantize_code(w.data[k], f, rounding)));
+    }
+    const int q = static_cast<int>(cb.levels.size());
+    const quant::Packing pk = quant::nuuq_packing(q);
+    list.push_back({{"levels", q},
+                    {"levels_offset", levels.size()},
+                    {"packed_offset", packed.size()},
+                    {"per_word", pk.per_word},
+                    {"word_bits", pk.word_bits}});
+    for (uint8_t byte : quant::pack_indices(idx, q)) packed.push_back(byte);
+    for (int32_t v : cb.levels) levels.push_back(v);
+  }
+  return {{"weights_per_codebook", per},
+          {"levels", d.add(base + "_levels", levels)},
+          {"packed", d.add(base + "_idx", packed, 1, true)},
+          {"codebooks", list}};
 }
 
 Description describe(const IntegerProgram& p, const quant::QuantPlan& plan) {
@@ -113,6 +153,8 @@ Description describe(const IntegerProgram& p, const quant::QuantPlan& plan) {
       e["weight_fracs"] = in.codes.weight_frac;
       e["bias"] =
           in.codes.bias.empty() ? json(nullptr) : json(d.add(base + "_b", in.codes.bias, 8));
+      if (const quant::LayerFormat& lf = plan.layers.at(n.name); !lf.weight_codebooks.empty())
+        e["nuuq"] = nuuq_json(d, base, g.values[n.inputs[1]].data, lf, in.codes, p.rounding());
       e["accumulator"] = in.wide ? "int64" : "int32";
       e["accumulator_bits"] = in.accumulator_bits;
     }
@@ -127,7 +169,7 @@ Description describe(const IntegerProgram& p, const quant::QuantPlan& plan) {
   json arrays = json::object();
   for (const Array& a : d.arrays)
     arrays[a.name] = {{"file", a.name + ".bin"},
-                      {"type", str_cat("int", a.bytes * 8)},
+                      {"type", str_cat(a.is_unsigned ? "uint" : "int", a.bytes * 8)},
                       {"count", a.values.size()}};
   j["arrays"] = arrays;
   return d;
@@ -187,6 +229,10 @@ std::string c_header(const Description& d) {
        " * M = R(2^30 (lrn_bias + lrn_alpha/size * S * 2^-2frac_in)^-lrn_beta), acc = x * M.\n"
        " * Add: both inputs shifted left to the larger frac and added; Mul: codes multiplied.\n"
        " * Concat (channels): each input requantized by in_shift[k]. Relu/Clip/Flatten: the code.\n"
+       " * NUUQ layers (quantize --wlevels Q) also have nN_levels (each codebook's levels) and\n"
+       " * nN_idx (packed indices: per codebook, groups of per_word indices as base-Q words of\n"
+       " * word_bits bits, LSB first, each codebook starting on a byte; offsets in the bin\n"
+       " * export's manifest): levels[index] of every weight is its code in w.\n"
        " * Output stage, every node: q = R(acc * 2^-shift[m]) (shift[0] when n_shift == 1; a\n"
        " * negative shift is an exact left shift), saturated to the output format, then clamped\n"
        " * to [lo, hi] (fused ReLU/Clip). R rounds to nearest with ties as ROUNDING says:\n"
@@ -206,7 +252,7 @@ std::string c_header(const Description& d) {
   o << "#define " << px << "_NUM_VALUES " << max_id + 1 << "\n";
   o << "#define " << px << "_NUM_NODES " << j["nodes"].size() << "\n\n";
   for (const Array& a : d.arrays) {
-    o << "static const " << c_type(a.bytes) << " " << px << "_" << a.name << "[" << a.values.size()
+    o << "static const " << c_type(a) << " " << px << "_" << a.name << "[" << a.values.size()
       << "] = {";
     for (size_t i = 0; i < a.values.size(); ++i) {
       if (i % 16 == 0) o << "\n ";

@@ -12,6 +12,7 @@
 #include "gammaq/executor.h"
 #include "pipeline/chunked_pass.h"
 #include "quant/methods/method.h"
+#include "quant/nuuq.h"
 #include "quant/weights.h"
 #include "stats/tensor_stats.h"
 
@@ -43,12 +44,45 @@ double weight_sqnr(std::span<const float> w, const std::vector<quant::Format>& p
 }
 
 // weight_sqnr of a layer's weights under its format (per layer, or per channel when the
-// layer has channel fracs).
+// layer has channel fracs; through its codebooks when it has them).
 double layer_weight_sqnr(const Tensor& w, const quant::LayerFormat& l, quant::Rounding r) {
   std::vector<quant::Format> formats(static_cast<size_t>(w.shape[0]), l.weight);
   for (size_t c = 0; c < l.weight_channel_frac.size(); ++c)
     formats[c].frac = l.weight_channel_frac[c];
-  return weight_sqnr(w.data, formats, r);
+  if (l.weight_codebooks.empty()) return weight_sqnr(w.data, formats, r);
+  const size_t per = w.data.size() / formats.size();
+  double signal = 0, noise = 0;
+  for (size_t c = 0; c < formats.size(); ++c)
+    for (size_t k = c * per; k < (c + 1) * per; ++k) {
+      const double v = w.data[k];
+      const double d = v - std::ldexp(static_cast<double>(quant::weight_code(
+                                          w.data[k], formats[c], l, static_cast<int64_t>(c), r)),
+                                      -formats[c].frac);
+      signal += v * v;
+      noise += d * d;
+    }
+  return quant::sqnr_db(signal, noise);
+}
+
+// NUUQ weights: a codebook per layer or per output channel.
+void choose_nuuq_layer(const Tensor& w, int bits, const QuantizeOptions& o, quant::LayerFormat& l) {
+  quant::NuuqOptions no;
+  no.levels = o.wlevels;
+  no.bits = bits;
+  no.zero = o.nuuq_zero;
+  no.symmetric = o.nuuq_sym;
+  no.lloyd = o.nuuq_lloyd;
+  no.window = o.weight_window;
+  no.rounding = o.rounding;
+  const int64_t channels = o.per_channel ? w.shape[0] : 1;
+  const size_t per = w.data.size() / static_cast<size_t>(channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    const quant::NuuqChoice ch = quant::choose_nuuq(
+        std::span<const float>(w.data).subspan(static_cast<size_t>(c) * per, per), no);
+    if (c == 0) l.weight = ch.grid;
+    if (o.per_channel) l.weight_channel_frac.push_back(ch.grid.frac);
+    l.weight_codebooks.push_back(ch.codebook);
+  }
 }
 
 quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOptions& o) {
@@ -57,7 +91,9 @@ quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOpt
   const Tensor& w = g.values[n.inputs[1]].data;
   const int64_t channels = w.shape[0];
   try {
-    if (o.method == "ristretto") {
+    if (o.wlevels > 0) {
+      choose_nuuq_layer(w, bits, o, l);
+    } else if (o.method == "ristretto") {
       l.weight = quant::ristretto_weight_format(w.data, bits);
     } else if (o.per_channel) {
       const auto choices = quant::choose_weight_format_per_channel(w.data, channels, bits,
@@ -412,6 +448,14 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     throw Error(ErrorKind::InvalidOption,
                 str_cat("--aciq '", o.aciq, "': expected laplace, gauss or mix"));
   if (o.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
+  if (o.wlevels < 0 || o.wlevels == 1)
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--wlevels ", o.wlevels, ": expected 0 (uniform) or >= 2 levels"));
+  if (o.wlevels == 0 && (o.nuuq_zero || o.nuuq_sym || o.nuuq_lloyd))
+    throw Error(ErrorKind::InvalidOption, "--nuuq-zero/--nuuq-sym/--nuuq-solver need --wlevels");
+  if (o.wlevels > 0 && o.method == "ristretto")
+    throw Error(ErrorKind::InvalidOption,
+                "--wlevels: NUUQ replaces the weight rule; --method ristretto has its own (eq. 8)");
   const int64_t images = o.limit < 0 ? calib.size() : std::min(o.limit, calib.size());
   if (images < 1) throw Error(ErrorKind::InvalidData, "the calibration set holds no images");
 

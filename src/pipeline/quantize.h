@@ -26,9 +26,13 @@ struct QuantizeOptions {
   std::string aciq = "mix";         // --aciq laplace|gauss|mix
   bool clip_below_t = true;         // false: --no-clip-below-T (ALGORITHMS.md 11.5)
   int wbits = 8, abits = 8;
-  std::string bbits = "acc";        // "acc" (accumulator precision) or a width 2..16
-  int weight_window = 4;            // K_w of Algorithm 1 (paper: 2; 0 = walk up while better)
-  bool per_channel = false;         // --granularity channel
+  std::string bbits = "acc";  // "acc" (accumulator precision) or a width 2..16
+  int weight_window = 4;      // K_w of Algorithm 1 (paper: 2; 0 = walk up while better)
+  bool per_channel = false;   // --granularity channel
+  // NUUQ weights (ALGORITHMS.md 8): Q levels of the wbits grid per layer (or per channel);
+  // 0: uniform (every code of the grid).
+  int wlevels = 0;
+  bool nuuq_zero = false, nuuq_sym = false, nuuq_lloyd = false;
   bool float_activations = false;   // WQ and "Ristretto (float FM)": feature maps stay float
   bool signed_activations = false;  // --paper: every feature map signed
   bool alpha_free = false;          // --ggd-alpha free

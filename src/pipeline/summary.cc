@@ -16,6 +16,44 @@ Json accuracy_json(const Accuracy& a) {
 
 }  // namespace
 
+WeightStorage weight_storage(const Graph& g, const quant::QuantPlan& plan) {
+  WeightStorage s;
+  double eq = 0, stored = 0, entropy = 0;
+  for (const Node& n : g.nodes) {
+    auto it = plan.layers.find(n.name);
+    if (it == plan.layers.end()) continue;
+    const quant::LayerFormat& l = it->second;
+    const Tensor& w = g.values[n.inputs[1]].data;
+    const auto count = static_cast<int64_t>(w.data.size());
+    const int bits = l.weight.bits;
+    s.weights += count;
+    s.float_bytes += 4 * count;
+    s.uniform_bytes += (count * bits + 7) / 8;
+    if (l.weight_codebooks.empty()) {
+      s.bytes += (count * bits + 7) / 8;
+      eq += static_cast<double>(count * bits);
+      stored += static_cast<double>(count * bits);
+      entropy += static_cast<double>(count * bits);
+      continue;
+    }
+    std::vector<quant::Format> grids(l.weight_codebooks.size(), l.weight);
+    for (size_t c = 0; c < grids.size() && c < l.weight_channel_frac.size(); ++c)
+      grids[c].frac = l.weight_channel_frac[c];
+    const quant::NuuqSize z = quant::nuuq_size(w.data, l.weight_codebooks, grids, plan.rounding);
+    s.bytes += z.bytes;
+    eq += z.bits_eq * static_cast<double>(count);
+    stored += z.bits_stored * static_cast<double>(count);
+    entropy += z.bits_entropy * static_cast<double>(count);
+    s.layers[n.name] = z;
+  }
+  if (s.weights > 0) {
+    s.bits_eq = eq / static_cast<double>(s.weights);
+    s.bits_stored = stored / static_cast<double>(s.weights);
+    s.bits_entropy = entropy / static_cast<double>(s.weights);
+  }
+  return s;
+}
+
 std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy& float_acc,
                          const Accuracy& quant_acc, double seconds_evaluate,
                          const std::string& tune) {
@@ -34,6 +72,14 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
   j["calibration_images"] = r.calibration_images;
   j["float"] = accuracy_json(float_acc);
   j["quantized"] = accuracy_json(quant_acc);
+  const WeightStorage storage = weight_storage(g, p);
+  j["weight_storage"] = {{"weights", storage.weights},
+                         {"float_bytes", storage.float_bytes},
+                         {"uniform_bytes", storage.uniform_bytes},
+                         {"bytes", storage.bytes},
+                         {"bits_eq", storage.bits_eq},
+                         {"bits_stored", storage.bits_stored},
+                         {"bits_entropy", storage.bits_entropy}};
   Json& layers = j["layers"] = Json::array();
   auto input_it = p.activations.find(g.values[g.input].name);
   if (input_it != p.activations.end()) {
@@ -56,6 +102,13 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
                      {"frac", lf.weight.frac},
                      {"sqnr_db", number_or_null(lf.weight_sqnr_db)}};
       if (!lf.weight_channel_frac.empty()) l["weight"]["channel_frac"] = lf.weight_channel_frac;
+      if (auto z = storage.layers.find(n.name); z != storage.layers.end())
+        l["weight"]["nuuq"] = {{"levels", z->second.levels},
+                               {"bits_eq", z->second.bits_eq},
+                               {"bits_stored", z->second.bits_stored},
+                               {"bits_entropy", z->second.bits_entropy},
+                               {"codebook_bits", z->second.codebook_bits},
+                               {"bytes", z->second.bytes}};
       if (lf.bias_at_accumulator)
         l["bias"] = {{"bits", 32}, {"accumulator", true}};
       else

@@ -2,6 +2,7 @@
 // formats, SQNR and fitted GGD.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "gammaq/evaluate.h"
@@ -9,6 +10,18 @@
 #include "pipeline/quantize.h"
 
 namespace gammaq {
+
+// What the weights of a plan cost to store (ALGORITHMS.md 8.3): float32, every layer as
+// uniform codes of its width packed, and as the plan stores them (NUUQ layers: packed indices
+// plus codebooks). Per weight: log2 Q ("bits_eq"), the packed figure and the index entropy,
+// averaged over all weights (uniform layers count their width in all three).
+struct WeightStorage {
+  int64_t weights = 0;
+  int64_t float_bytes = 0, uniform_bytes = 0, bytes = 0;
+  double bits_eq = 0, bits_stored = 0, bits_entropy = 0;
+  std::map<std::string, quant::NuuqSize> layers;  // NUUQ layers only
+};
+[[nodiscard]] WeightStorage weight_storage(const Graph& g, const quant::QuantPlan& plan);
 
 [[nodiscard]] std::string summary_json(const Graph& g, const QuantizeReport& report,
                                        const Accuracy& float_acc, const Accuracy& quant_acc,

@@ -207,8 +207,11 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
   // The tuned list, in topological order.
   std::vector<Item> items;
   if (weights) {
+    // NUUQ layers stay as chosen: their codebook is a set of codes of one grid, and another
+    // frac would re-index every weight.
     for (size_t i = 0; i < g.nodes.size(); ++i)
-      if (g.nodes[i].op == OpType::Conv || g.nodes[i].op == OpType::Gemm)
+      if ((g.nodes[i].op == OpType::Conv || g.nodes[i].op == OpType::Gemm) &&
+          plan.layers.at(g.nodes[i].name).weight_codebooks.empty())
         items.push_back({static_cast<int>(i), -1});
   } else if (!plan.float_activations) {
     if (plan.activations.count(g.values[g.input].name)) items.push_back({-1, g.input});
@@ -218,7 +221,8 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
   if (items.empty())
     throw Error(ErrorKind::InvalidOption,
                 str_cat("nothing to tune: the plan has no ",
-                        weights ? "weight layers" : "quantized feature maps"));
+                        weights ? "uniform weight layers (NUUQ layers are not tuned)"
+                                : "quantized feature maps"));
 
   FakeQuant fq = resolve_plan(g, plan);
   TuningSet set(g, val, o, fq, rep);

@@ -7,6 +7,13 @@
 #include "gammaq/error.h"
 
 namespace gammaq::quant {
+
+int64_t weight_code(float w, const Format& f, const LayerFormat& l, int64_t m,
+                    Rounding rounding) noexcept {
+  const int64_t u = quantize_code(w, f, rounding);
+  if (l.weight_codebooks.empty()) return u;
+  return l.weight_codebooks[l.weight_codebooks.size() == 1 ? 0 : static_cast<size_t>(m)].decode(u);
+}
 namespace {
 
 using Json = nlohmann::ordered_json;
@@ -66,6 +73,11 @@ std::string plan_to_json(const QuantPlan& p) {
     Json& o = layers[name];
     o["weight"] = format_json(l.weight);
     if (!l.weight_channel_frac.empty()) o["weight"]["channel_frac"] = l.weight_channel_frac;
+    if (!l.weight_codebooks.empty()) {
+      Json& cbs = o["weight"]["codebooks"] = Json::array();
+      for (const Codebook& cb : l.weight_codebooks)
+        cbs.push_back({{"levels", cb.levels}, {"bounds", cb.bounds}});
+    }
     put_sqnr(o["weight"], l.weight_sqnr_db);
     if (l.bias_at_accumulator) {
       o["bias"] = {{"accumulator", true}};
@@ -120,6 +132,26 @@ QuantPlan plan_from_json(const std::string& text, const std::string& where) {
       l.weight = format_from(o.at("weight"), at + ".weight");
       if (o.at("weight").contains("channel_frac"))
         l.weight_channel_frac = o.at("weight").at("channel_frac").get<std::vector<int>>();
+      if (o.at("weight").contains("codebooks")) {
+        const std::string cat = at + ".weight.codebooks";
+        for (const Json& c : o.at("weight").at("codebooks")) {
+          Codebook cb;
+          cb.levels = c.at("levels").get<std::vector<int32_t>>();
+          cb.bounds = c.at("bounds").get<std::vector<int32_t>>();
+          bool ok = !cb.levels.empty() && cb.bounds.size() + 1 == cb.levels.size();
+          for (size_t k = 0; ok && k < cb.levels.size(); ++k)
+            ok = cb.levels[k] >= l.weight.qmin() && cb.levels[k] <= l.weight.qmax() &&
+                 (k == 0 || cb.levels[k - 1] < cb.levels[k]);
+          for (size_t k = 1; ok && k < cb.bounds.size(); ++k) ok = cb.bounds[k - 1] < cb.bounds[k];
+          if (!ok)
+            throw Error(ErrorKind::InvalidData,
+                        str_cat(cat, ": levels must be ascending codes of the ", l.weight.bits,
+                                "-bit grid and bounds one fewer, ascending"));
+          l.weight_codebooks.push_back(std::move(cb));
+        }
+        if (l.weight_codebooks.empty())
+          throw Error(ErrorKind::InvalidData, str_cat(cat, ": empty"));
+      }
       const Json& b = o.at("bias");
       l.bias_at_accumulator = b.value("accumulator", false);
       if (!l.bias_at_accumulator) l.bias = format_from(b, at + ".bias");

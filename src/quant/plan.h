@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "quant/format.h"
+#include "quant/nuuq.h"
 
 namespace gammaq::quant {
 
@@ -28,11 +29,19 @@ struct ActivationFormat {
 struct LayerFormat {
   Format weight;                         // per-layer format (also holds bits for per-channel)
   std::vector<int> weight_channel_frac;  // per-output-channel fracs; empty: per layer
-  bool bias_at_accumulator = true;       // bias added at the accumulator scale (frac_w + frac_in)
-  Format bias;                           // used when !bias_at_accumulator
+  // NUUQ (ALGORITHMS.md 8): the weights take these levels of their grid -- one codebook for
+  // the layer, or one per output channel; empty: every code of the grid (uniform).
+  std::vector<Codebook> weight_codebooks;
+  bool bias_at_accumulator = true;  // bias added at the accumulator scale (frac_w + frac_in)
+  Format bias;                      // used when !bias_at_accumulator
   double weight_sqnr_db = std::numeric_limits<double>::quiet_NaN();
   double bias_sqnr_db = std::numeric_limits<double>::quiet_NaN();
 };
+
+// Weight w of output channel m as its integer code under channel format f: rounded to the
+// grid, then through the layer's codebook when it has one (NUUQ's table decode).
+[[nodiscard]] int64_t weight_code(float w, const Format& f, const LayerFormat& l, int64_t m,
+                                  Rounding rounding) noexcept;
 
 struct QuantPlan {
   std::string model;         // graph name

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -406,6 +407,46 @@ TEST(CliTest, CompareBadOptionsWriteNothing) {
   expect_input_error(gammaq("compare " + kModel + " --calib 'fashion-mnist:train[0:16]' --quiet"),
                      {"--test"});
   EXPECT_FALSE(fs::exists(never));
+}
+
+// NUUQ weights end to end: the storage figures, the plan scores the same through eval --quant,
+// the integer engine runs it, and a quant.json with a broken codebook is refused.
+TEST(CliTest, NuuqWeightsQuantizeEvalRunAndExport) {
+  const std::string out = test::temp_dir() + "/nuuq";
+  const Result q = gammaq("quantize " + kModel +
+                          " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:64]'"
+                          " --wbits 8 --abits 8 --wlevels 3 --json --quiet --threads 1 --out " +
+                          out);
+  ASSERT_EQ(q.code, 0) << q.err;
+  const auto s = nlohmann::json::parse(q.out);
+  const auto& ws = s["weight_storage"];
+  EXPECT_NEAR(ws["bits_eq"].get<double>(), std::log2(3.0), 1e-9);
+  EXPECT_NEAR(ws["bits_stored"].get<double>(), 1.6, 0.01);
+  EXPECT_LT(ws["bytes"].get<int64_t>(), ws["uniform_bytes"].get<int64_t>() / 4);
+  EXPECT_EQ(ws["float_bytes"].get<int64_t>(), 4 * ws["weights"].get<int64_t>());
+  const Result e = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:64]' --quant " + out +
+                          "/quant.json --json --threads 1");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(nlohmann::json::parse(e.out)["top1"], s["quantized"]["top1"]);
+  const Result r = gammaq("run " + out + " --data 'fashion-mnist:test[0:64]' --json --threads 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["top1"], s["quantized"]["top1"]);
+  const Result c = gammaq("export " + out + " --format c -o " + out + "/c");
+  ASSERT_EQ(c.code, 0) << c.err;
+
+  auto plan = nlohmann::json::parse(slurp(out + "/quant.json"));
+  auto& layer = plan["layers"].begin().value()["weight"]["codebooks"][0];
+  layer["bounds"].push_back(999);  // one bound too many
+  write_bytes("bad_nuuq.json", plan.dump());
+  expect_input_error(gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:8]' --quant " +
+                            test::temp_dir() + "/bad_nuuq.json"),
+                     {"codebooks"});
+  const std::string base = "quantize " + kModel +
+                           " --calib 'fashion-mnist:train[0:8]' --quiet --out " + test::temp_dir() +
+                           "/never-nuuq ";
+  expect_input_error(gammaq(base + "--wlevels 1"), {"--wlevels"});
+  expect_input_error(gammaq(base + "--nuuq-zero"), {"--wlevels"});
+  EXPECT_FALSE(fs::exists(test::temp_dir() + "/never-nuuq"));
 }
 
 TEST(CliTest, EvalRejectsAPlanForAnotherModel) {

@@ -149,6 +149,15 @@ int run_quantize() {
           fa.top1(), fa.top5(), qa.top1(), qa.top5(), 100.0 * (fa.top1() - qa.top1()),
           static_cast<long long>(qa.images), score_spec.c_str(),
           static_cast<long long>(qa.tied_top1));
+    if (o.wlevels > 0) {
+      const WeightStorage ws = weight_storage(g, rep.plan);
+      std::printf(
+          "  weights   %lld bytes: %.3f bits/weight stored (log2 Q %.3f, index entropy %.3f); "
+          "float %lld bytes, uniform %d-bit %lld bytes\n",
+          static_cast<long long>(ws.bytes), ws.bits_stored, ws.bits_eq, ws.bits_entropy,
+          static_cast<long long>(ws.float_bytes), args.wbits,
+          static_cast<long long>(ws.uniform_bytes));
+    }
     std::printf("  wrote %s/quant.json, summary.json and model.onnx\n", args.out.c_str());
   }
   return 0;

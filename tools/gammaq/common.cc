@@ -186,6 +186,13 @@ void MethodFlags::add_to(CLI::App& app) {
   app.add_option("--ggd-alpha", alpha, "1 (moment fit, default) or free (profile ML)")
       ->check(CLI::IsMember({"1", "free"}));
   app.add_flag("--paper", paper, "reproduce the paper: signed feature maps, K_w = 2");
+  app.add_option("--wlevels", wlevels,
+                 "NUUQ weights: Q levels of the --wbits grid per layer (per channel with "
+                 "--granularity channel); default: uniform");
+  app.add_flag("--nuuq-zero", nuuq_zero, "NUUQ: 0 is one of the levels");
+  app.add_flag("--nuuq-sym", nuuq_sym, "NUUQ: levels mirrored about 0");
+  app.add_option("--nuuq-solver", nuuq_solver, "NUUQ: dp (exact, default) or lloyd")
+      ->check(CLI::IsMember({"dp", "lloyd"}));
 }
 
 void MethodFlags::apply(QuantizeOptions& o) const {
@@ -200,6 +207,10 @@ void MethodFlags::apply(QuantizeOptions& o) const {
   o.signed_activations = paper;
   o.alpha_free = alpha == "free";
   o.rounding = quant::parse_rounding(rounding);
+  o.wlevels = wlevels;
+  o.nuuq_zero = nuuq_zero;
+  o.nuuq_sym = nuuq_sym;
+  o.nuuq_lloyd = nuuq_solver == "lloyd";
 }
 
 Progress::Progress(std::string what, int64_t total, bool quiet)

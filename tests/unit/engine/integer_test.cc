@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "gammaq/dataset.h"
@@ -30,9 +31,11 @@ struct Zoo {
     images = open_dataset("fashion-mnist:test[0:16]", pre)->read(0, 16).images;
     calib = open_dataset("fashion-mnist:train[0:64]", pre);
   }
-  quant::QuantPlan plan(int bits) const {
+  quant::QuantPlan plan(int bits, int wlevels = 0, bool per_channel = false) const {
     QuantizeOptions o;
     o.wbits = o.abits = bits;
+    o.wlevels = wlevels;
+    o.per_channel = per_channel;
     o.threads = 1;
     o.quiet = true;
     return quantize_model(g, *calib, o).plan;
@@ -76,6 +79,34 @@ TEST(IntegerEngine, EqualsTheSimulationOnGoogLeNet) {
       ASSERT_GE(code, f.qmin());
       ASSERT_LE(code, f.qmax());
     }
+  }
+}
+
+// NUUQ weights (table decode of codebook indices) stay bit-exact, per layer and per channel,
+// and the weights take no more distinct values than the codebooks allow.
+TEST(IntegerEngine, NuuqWeightsEqualTheSimulation) {
+  Zoo& z = zoo();
+  for (const auto& [q, per_channel] : {std::pair{3, false}, std::pair{4, true}}) {
+    SCOPED_TRACE(str_cat(q, per_channel ? " levels per channel" : " levels per layer"));
+    const quant::QuantPlan plan = z.plan(8, q, per_channel);
+    const IntegerProgram p(z.g, plan);
+    for (size_t i = 0; i < z.g.nodes.size(); ++i) {
+      const Node& n = z.g.nodes[i];
+      if (n.op != OpType::Conv && n.op != OpType::Gemm) continue;
+      const quant::LayerFormat& l = plan.layers.at(n.name);
+      ASSERT_EQ(l.weight_codebooks.size(), per_channel ? p.node(i).codes.weight_frac.size() : 1u);
+      const size_t per = p.node(i).codes.weight.size() / l.weight_codebooks.size();
+      for (size_t b = 0; b < l.weight_codebooks.size(); ++b) {
+        const std::vector<int32_t>& lv = l.weight_codebooks[b].levels;
+        ASSERT_LE(lv.size(), static_cast<size_t>(q));
+        for (size_t k = b * per; k < (b + 1) * per; ++k)
+          ASSERT_TRUE(std::binary_search(lv.begin(), lv.end(), p.node(i).codes.weight[k]))
+              << n.name << " weight " << k;
+      }
+    }
+    const Tensor got = run_integer_engine(z.g, p, z.images);
+    EXPECT_EQ(got.data, run_simulation(z.g, plan, KernelImpl::Reference, z.images).data);
+    EXPECT_EQ(got.data, run_simulation(z.g, plan, KernelImpl::Fast, z.images).data);
   }
 }
 

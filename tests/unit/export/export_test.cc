@@ -21,6 +21,7 @@
 #include "ir/passes.h"
 #include "onnx/import.h"
 #include "pipeline/quantize.h"
+#include "quant/nuuq.h"
 #include "support/onnx_builder.h"
 
 namespace gammaq {
@@ -39,7 +40,7 @@ struct Model {
   Graph g;
   quant::QuantPlan plan;
   Tensor images;
-  Model(const std::string& name, int bits, bool per_channel = false) {
+  Model(const std::string& name, int bits, bool per_channel = false, int wlevels = 0) {
     g = import_onnx_file(std::string(GAMMAQ_SOURCE_DIR) + "/models/" + name + ".onnx");
     (void)optimize(g);
     const Preprocess pre = parse_preprocess_json(g.metadata.at("gammaq.preprocess"));
@@ -47,6 +48,7 @@ struct Model {
     QuantizeOptions o;
     o.wbits = o.abits = bits;
     o.per_channel = per_channel;
+    o.wlevels = wlevels;
     o.threads = 1;
     o.quiet = true;
     plan = quantize_model(g, *calib, o).plan;
@@ -111,6 +113,46 @@ TEST(ExportBin, ManifestAndBinariesHoldTheEngineIntegers) {
       ASSERT_EQ(static_cast<int8_t>(bytes[k]), in.codes.weight[k]);
   }
   EXPECT_GT(layers, 10);
+}
+
+// NUUQ layers also carry their codebooks and packed indices: unpacking and decoding them gives
+// the weight codes the engine runs.
+TEST(ExportBin, NuuqPackedIndicesDecodeToTheWeights) {
+  const Model m("resnet", 8, true, 3);
+  const IntegerProgram p(m.g, m.plan);
+  const std::string dir = test::temp_dir() + "/bin_nuuq";
+  export_model(p, m.plan, "bin", dir);
+  const auto j = nlohmann::json::parse(slurp(dir + "/manifest.json"));
+  int layers = 0;
+  for (const auto& n : j["nodes"]) {
+    if (!n.contains("nuuq")) continue;
+    ++layers;
+    const IntegerNode& in = p.node(n["index"].get<size_t>());
+    const auto& z = n["nuuq"];
+    const auto& pa = j["arrays"][z["packed"].get<std::string>()];
+    ASSERT_EQ(pa["type"], "uint8");
+    const std::string packed = slurp(dir + "/" + pa["file"].get<std::string>());
+    const auto& la = j["arrays"][z["levels"].get<std::string>()];
+    ASSERT_EQ(la["type"], "int8");
+    const std::string levels = slurp(dir + "/" + la["file"].get<std::string>());
+    const size_t per = z["weights_per_codebook"].get<size_t>();
+    ASSERT_EQ(z["codebooks"].size() * per, in.codes.weight.size());
+    for (size_t b = 0; b < z["codebooks"].size(); ++b) {
+      const auto& cb = z["codebooks"][b];
+      const int q = cb["levels"].get<int>();
+      ASSERT_LE(q, 3);
+      const size_t at = cb["packed_offset"].get<size_t>();
+      const std::vector<uint8_t> bytes(packed.begin() + static_cast<std::ptrdiff_t>(at),
+                                       packed.end());
+      const std::vector<int> idx = quant::unpack_indices(bytes, per, q);
+      for (size_t k = 0; k < per; ++k)
+        ASSERT_EQ(static_cast<int8_t>(
+                      levels[cb["levels_offset"].get<size_t>() + static_cast<size_t>(idx[k])]),
+                  in.codes.weight[b * per + k])
+            << n["name"] << " codebook " << b << " weight " << k;
+    }
+  }
+  EXPECT_GT(layers, 5);
 }
 
 // $readmemh vectors: every activation's codes, sign-extended back from their hex digits, are
