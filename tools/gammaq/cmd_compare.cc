@@ -4,6 +4,8 @@
 // rows from one calibration pass and one second pass (pipeline/compare.h), weights by
 // Algorithm 1 in every row. Saved as DIR/compare.md and DIR/compare.json, with each row's
 // plan as DIR/plans/METHOD-wBaB.json (eval --quant reads it).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -247,6 +249,9 @@ int run_compare() {
     md << line;
   }
   j["seconds_total"] = now_seconds() - t_start;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  j["peak_rss_mib"] = static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
 
   if (!args.out.empty()) {
     std::filesystem::create_directories(args.out + "/plans");
