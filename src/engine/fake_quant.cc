@@ -15,6 +15,12 @@ void check_channels(const Node& n, const quant::LayerFormat& l, int64_t channels
     throw Error(ErrorKind::InvalidData,
                 str_cat("quant plan: layer '", n.name, "' has ", l.weight_channel_frac.size(),
                         " channel formats, the weight has ", channels, " output channels"));
+  if (!l.bias_correction.empty() &&
+      (static_cast<int64_t>(l.bias_correction.size()) != channels || n.inputs.size() < 3))
+    throw Error(ErrorKind::InvalidData,
+                str_cat("quant plan: layer '", n.name, "' has ", l.bias_correction.size(),
+                        " bias corrections for ", n.inputs.size() < 3 ? 0 : channels,
+                        " biased output channels"));
   const size_t cbs = l.weight_codebooks.size();
   if (cbs > 1 && static_cast<int64_t>(cbs) != channels)
     throw Error(ErrorKind::InvalidData,
@@ -52,7 +58,9 @@ LayerCodes layer_codes(const Graph& g, const Node& n, const quant::LayerFormat& 
     wide.bits = 32;
     for (int64_t m = 0; m < channels; ++m) {
       const int acc_frac = c.weight_frac[static_cast<size_t>(m)] + input.frac;
-      const double v = b.data[static_cast<size_t>(m)];
+      const double v =
+          static_cast<double>(b.data[static_cast<size_t>(m)]) +
+          (l.bias_correction.empty() ? 0.0 : l.bias_correction[static_cast<size_t>(m)]);
       if (l.bias_at_accumulator) {
         c.bias.push_back(quant::accumulator_bias(v, acc_frac, rounding).accumulator());
       } else {
@@ -107,6 +115,8 @@ void quantize_layer(const Graph& g, const Node& n, const quant::LayerFormat& l,
     }
     if (n.inputs.size() > 2) {
       Tensor bq = g.values[n.inputs[2]].data;
+      for (size_t m = 0; m < l.bias_correction.size(); ++m)
+        bq.data[m] = static_cast<float>(static_cast<double>(bq.data[m]) + l.bias_correction[m]);
       if (!l.bias_at_accumulator) quant::fake_quant(bq.data, l.bias, rounding);
       fq.constant[n.inputs[2]] = std::move(bq);
     }

@@ -121,13 +121,32 @@ quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOpt
 }
 
 // Per-chunk statistics of every activation (pass 1).
+// Also sums of each channel (axis 1) of the values flagged in `means`, and their counts.
 struct StatsSink final : ChunkSink {
   std::vector<std::unique_ptr<stats::TensorStats>> st;
-  StatsSink(const std::vector<int>& acts, size_t values) : st(values) {
+  std::vector<std::vector<double>> sums;
+  std::vector<int64_t> counts;
+  StatsSink(const std::vector<int>& acts, size_t values, const std::vector<bool>& means)
+      : st(values), sums(values), counts(values, 0) {
     for (int v : acts) st[v] = std::make_unique<stats::TensorStats>();
+    for (size_t v = 0; v < means.size(); ++v)
+      if (means[v]) sums[v].assign(1, 0.0);  // sized at the first tap
   }
   void tap(int id, const Tensor& t, int64_t first) override {
     if (st[id]) st[id]->add(t.data, first, t.shape[0]);
+    std::vector<double>& s = sums[static_cast<size_t>(id)];
+    if (s.empty()) return;
+    const int64_t n = t.shape[0], c = t.rank() > 1 ? t.shape[1] : 1;
+    const int64_t inner = t.numel() / (n * c);
+    if (s.size() != static_cast<size_t>(c)) s.assign(static_cast<size_t>(c), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        double acc = 0;
+        const float* x = t.data.data() + (i * c + ch) * inner;
+        for (int64_t k = 0; k < inner; ++k) acc += x[k];
+        s[static_cast<size_t>(ch)] += acc;
+      }
+    counts[static_cast<size_t>(id)] += n * inner;
   }
 };
 
@@ -248,6 +267,7 @@ struct FeatureMapCalibration::Impl {
   double seconds1 = 0, seconds2 = 0;
   int second_pass_tensors = 0;
   std::vector<std::string> warnings;
+  std::vector<std::vector<double>> means;  // channel means (bias correction)
   Impl(const Graph& graph, Dataset& data, const QuantizeOptions& options)
       : g(graph), calib(data), o(options) {}
 };
@@ -274,12 +294,31 @@ FeatureMapCalibration::FeatureMapCalibration(const Graph& g, Dataset& calib,
       m.st[v] = std::make_unique<stats::TensorStats>();
       m.acts.push_back(static_cast<int>(v));
     }
+  std::vector<bool> want_means(g.values.size(), false);
+  if (o.bias_correction)
+    for (const Node& n : g.nodes)
+      if ((n.op == OpType::Conv || n.op == OpType::Gemm) && n.inputs.size() > 2)
+        want_means[static_cast<size_t>(n.inputs[0])] = true;
+  std::vector<std::vector<double>> sums(g.values.size());
+  std::vector<int64_t> counts(g.values.size(), 0);
   m.pass->run(
-      calib, m.po, [&] { return std::make_unique<StatsSink>(m.acts, g.values.size()); },
+      calib, m.po, [&] { return std::make_unique<StatsSink>(m.acts, g.values.size(), want_means); },
       [&](ChunkSink& s) {
         auto& part = static_cast<StatsSink&>(s);
         for (int v : m.acts) m.st[v]->merge(*part.st[v]);
+        for (size_t v = 0; v < sums.size(); ++v) {
+          if (part.counts[v] == 0) continue;
+          sums[v].resize(part.sums[v].size(), 0.0);
+          for (size_t c = 0; c < sums[v].size(); ++c) sums[v][c] += part.sums[v][c];
+          counts[v] += part.counts[v];
+        }
       });
+  m.means.resize(g.values.size());
+  for (size_t v = 0; v < sums.size(); ++v)
+    if (counts[v] > 0) {
+      const double per = static_cast<double>(counts[v]);
+      for (double x : sums[v]) m.means[v].push_back(x / per);
+    }
   for (int v : m.acts) {
     const stats::TensorStats& s = *m.st[v];
     if (s.nonfinite() == 0) continue;
@@ -416,6 +455,9 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
 }
 
 const std::vector<int>& FeatureMapCalibration::values() const { return impl_->acts; }
+const std::vector<double>& FeatureMapCalibration::channel_means(int value) const {
+  return impl_->means.at(static_cast<size_t>(value));
+}
 const stats::TensorStats& FeatureMapCalibration::stats(int value) const {
   return *impl_->st.at(static_cast<size_t>(value));
 }
@@ -424,6 +466,42 @@ double FeatureMapCalibration::seconds_pass1() const { return impl_->seconds1; }
 double FeatureMapCalibration::seconds_pass2() const { return impl_->seconds2; }
 int FeatureMapCalibration::second_pass_tensors() const { return impl_->second_pass_tensors; }
 const std::vector<std::string>& FeatureMapCalibration::warnings() const { return impl_->warnings; }
+
+namespace {
+
+// Bias correction: bias_m -= sum (W_q - W)[m, c, ...] E[x_c] over the layer's input channels
+// (each output's group for grouped convolutions; zero padding left out of E[x]).
+void correct_biases(const Graph& g, const FeatureMapCalibration& cal, quant::QuantPlan& plan) {
+  for (const Node& n : g.nodes) {
+    if ((n.op != OpType::Conv && n.op != OpType::Gemm) || n.inputs.size() < 3) continue;
+    const std::vector<double>& mean = cal.channel_means(n.inputs[0]);
+    if (mean.empty()) continue;
+    quant::LayerFormat& l = plan.layers.at(n.name);
+    const Tensor& w = g.values[n.inputs[1]].data;
+    const int64_t outs = w.shape[0], per = w.numel() / outs;
+    const int64_t in_per_group = n.op == OpType::Conv ? w.shape[1] : per;
+    const int64_t spatial = per / in_per_group;  // kernel positions (1 for Gemm)
+    const int64_t out_per_group = outs / std::max<int64_t>(1, n.attrs.group);
+    l.bias_correction.assign(static_cast<size_t>(outs), 0.0);
+    for (int64_t m = 0; m < outs; ++m) {
+      quant::Format f = l.weight;
+      if (!l.weight_channel_frac.empty()) f.frac = l.weight_channel_frac[static_cast<size_t>(m)];
+      const int64_t first_in = n.op == OpType::Conv ? (m / out_per_group) * in_per_group : 0;
+      double shift = 0;
+      for (int64_t k = 0; k < per; ++k) {
+        const float v = w.data[static_cast<size_t>(m * per + k)];
+        const double dq =
+            std::ldexp(static_cast<double>(quant::weight_code(v, f, l, m, plan.rounding)),
+                       -f.frac) -
+            static_cast<double>(v);
+        shift += dq * mean[static_cast<size_t>(first_in + k / spatial)];
+      }
+      l.bias_correction[static_cast<size_t>(m)] = -shift;
+    }
+  }
+}
+
+}  // namespace
 
 QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOptions& o) {
   (void)quant::make_format(o.wbits, 0, true);  // validates 2..16
@@ -511,8 +589,17 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
 
   // Pass 1: quantized weights (unless --calib-weights float), float feature maps
   // (ALGORITHMS.md 6.2 default); then the choice, with a second pass where it needs one.
-  FeatureMapCalibration cal(g, calib, o.calib_float_weights ? nullptr : &plan, o);
-  rep.seconds_calibrate = cal.seconds_pass1();
+  // With bias correction, a first pass measures the layers' input means, and the feature-map
+  // statistics come from the corrected network (the correction moves every later tensor).
+  if (o.bias_correction) {
+    const FeatureMapCalibration means(g, calib, o.calib_float_weights ? nullptr : &plan, o);
+    correct_biases(g, means, plan);
+    rep.seconds_calibrate += means.seconds_pass1();
+  }
+  QuantizeOptions stats_options = o;
+  stats_options.bias_correction = false;
+  FeatureMapCalibration cal(g, calib, o.calib_float_weights ? nullptr : &plan, stats_options);
+  rep.seconds_calibrate += cal.seconds_pass1();
   rep.warnings = cal.warnings();
   const FeatureMapCalibration::Request request{o.method, o.abits};
   FeatureMapCalibration::Choice chosen = std::move(cal.choose({&request, 1})[0]);

@@ -32,6 +32,9 @@ struct QuantizeOptions {
   // NUUQ weights (ALGORITHMS.md 8): Q levels of the wbits grid per layer (or per channel);
   // 0: uniform (every code of the grid).
   int wlevels = 0;
+  // Bias correction (Nagel et al. 2019): each biased layer's bias minus the mean shift its
+  // quantized weights cause, E[(W_q - W) x], with E[x] per input channel from pass 1.
+  bool bias_correction = false;
   bool nuuq_zero = false, nuuq_sym = false, nuuq_lloyd = false;
   bool float_activations = false;   // WQ and "Ristretto (float FM)": feature maps stay float
   bool signed_activations = false;  // --paper: every feature map signed
@@ -105,6 +108,9 @@ class FeatureMapCalibration {
   void measure(std::vector<std::unique_ptr<quant::EmpiricalErrors>>& errors, const char* what);
 
   [[nodiscard]] const std::vector<int>& values() const;  // value ids with statistics
+  // With options.bias_correction: the mean of each channel (axis 1) of the data inputs of
+  // biased Conv/Gemm layers over the calibration images; empty for other values.
+  [[nodiscard]] const std::vector<double>& channel_means(int value) const;
   [[nodiscard]] const stats::TensorStats& stats(int value) const;
   [[nodiscard]] int64_t images() const;
   [[nodiscard]] double seconds_pass1() const;

@@ -85,6 +85,7 @@ std::string plan_to_json(const QuantPlan& p) {
       o["bias"] = format_json(l.bias);
       put_sqnr(o["bias"], l.bias_sqnr_db);
     }
+    if (!l.bias_correction.empty()) o["bias"]["correction"] = l.bias_correction;
   }
   Json& acts = j["activations"] = Json::object();
   for (const auto& [name, a] : p.activations) {
@@ -155,6 +156,12 @@ QuantPlan plan_from_json(const std::string& text, const std::string& where) {
       const Json& b = o.at("bias");
       l.bias_at_accumulator = b.value("accumulator", false);
       if (!l.bias_at_accumulator) l.bias = format_from(b, at + ".bias");
+      if (b.contains("correction")) {
+        l.bias_correction = b.at("correction").get<std::vector<double>>();
+        for (double d : l.bias_correction)
+          if (!std::isfinite(d))
+            throw Error(ErrorKind::InvalidData, str_cat(at, ".bias.correction: not finite"));
+      }
       p.layers[name] = l;
     }
     for (const auto& [name, o] : j.at("activations").items()) {

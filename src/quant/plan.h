@@ -33,7 +33,11 @@ struct LayerFormat {
   // the layer, or one per output channel; empty: every code of the grid (uniform).
   std::vector<Codebook> weight_codebooks;
   bool bias_at_accumulator = true;  // bias added at the accumulator scale (frac_w + frac_in)
-  Format bias;                      // used when !bias_at_accumulator
+  // Bias correction (--bias-correction): per output channel, added to the model's bias before
+  // it is quantized -- minus the mean shift the weights' quantization causes in the layer's
+  // output on the calibration data. Empty: none.
+  std::vector<double> bias_correction;
+  Format bias;  // used when !bias_at_accumulator
   double weight_sqnr_db = std::numeric_limits<double>::quiet_NaN();
   double bias_sqnr_db = std::numeric_limits<double>::quiet_NaN();
 };

@@ -189,6 +189,8 @@ void MethodFlags::add_to(CLI::App& app) {
   app.add_option("--wlevels", wlevels,
                  "NUUQ weights: Q levels of the --wbits grid per layer (per channel with "
                  "--granularity channel); default: uniform");
+  app.add_flag("--bias-correction", bias_correction,
+               "subtract from each bias the mean shift its quantized weights cause (pass 1)");
   app.add_flag("--nuuq-zero", nuuq_zero, "NUUQ: 0 is one of the levels");
   app.add_flag("--nuuq-sym", nuuq_sym, "NUUQ: levels mirrored about 0");
   app.add_option("--nuuq-solver", nuuq_solver, "NUUQ: dp (exact, default) or lloyd")
@@ -208,6 +210,7 @@ void MethodFlags::apply(QuantizeOptions& o) const {
   o.alpha_free = alpha == "free";
   o.rounding = quant::parse_rounding(rounding);
   o.wlevels = wlevels;
+  o.bias_correction = bias_correction;
   o.nuuq_zero = nuuq_zero;
   o.nuuq_sym = nuuq_sym;
   o.nuuq_lloyd = nuuq_solver == "lloyd";

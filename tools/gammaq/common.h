@@ -65,7 +65,7 @@ struct MethodFlags {
   bool percentile_nonzero = false, paper = false, no_clip_below_t = false;
   int window = 4;
   int wlevels = 0;  // NUUQ: levels per weight codebook (0: uniform)
-  bool nuuq_zero = false, nuuq_sym = false;
+  bool nuuq_zero = false, nuuq_sym = false, bias_correction = false;
   std::string nuuq_solver = "dp";
   void add_to(CLI::App& app);
   void apply(QuantizeOptions& o) const;  // leaves the method, widths and tuning alone

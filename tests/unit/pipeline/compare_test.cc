@@ -6,8 +6,10 @@
 
 #include <cmath>
 
+#include "engine/fake_quant.h"
 #include "gammaq/dataset.h"
 #include "gammaq/error.h"
+#include "gammaq/executor.h"
 #include "ir/passes.h"
 #include "onnx/import.h"
 #include "quant/methods/method.h"
@@ -116,6 +118,66 @@ TEST(Compare, RefusesUnknownMethodsAndWidthsBeforeAnyPass) {
   EXPECT_THROW((void)compare_methods(z.g, *z.calib, base_options(), c), Error);
   c.bits = {};
   EXPECT_THROW((void)compare_methods(z.g, *z.calib, base_options(), c), Error);
+}
+
+// Bias correction: the first layer's correction is minus its weight error times the mean of
+// its input (the images) per channel, and the corrected plan's logits are on average closer
+// to the float logits than the uncorrected plan's.
+TEST(BiasCorrection, CancelsTheMeanShiftOfQuantizedWeights) {
+  Zoo z("resnet");
+  QuantizeOptions o = base_options();
+  o.wbits = 3;
+  o.abits = 8;
+  o.per_channel = true;
+  const quant::QuantPlan plain = quantize_model(z.g, *z.calib, o).plan;
+  o.bias_correction = true;
+  const quant::QuantPlan corrected = quantize_model(z.g, *z.calib, o).plan;
+
+  const Node* first = nullptr;
+  for (const Node& n : z.g.nodes)
+    if (n.op == OpType::Conv && n.inputs[0] == z.g.input) first = &n;
+  ASSERT_NE(first, nullptr);
+  const quant::LayerFormat& l = corrected.layers.at(first->name);
+  const Tensor& w = z.g.values[first->inputs[1]].data;
+  ASSERT_EQ(w.shape[1], 1);  // one input channel: E[x] is the images' mean
+  const Batch all = z.calib->read(0, z.calib->size());
+  double mean = 0;
+  for (float v : all.images.data) mean += v;
+  mean /= static_cast<double>(all.images.data.size());
+  const int64_t per = w.numel() / w.shape[0];
+  ASSERT_EQ(static_cast<int64_t>(l.bias_correction.size()), w.shape[0]);
+  for (int64_t m = 0; m < w.shape[0]; ++m) {
+    quant::Format f = l.weight;
+    f.frac = l.weight_channel_frac[static_cast<size_t>(m)];
+    double shift = 0;
+    for (int64_t k = m * per; k < (m + 1) * per; ++k)
+      shift += (quant::fake_quant(w.data[static_cast<size_t>(k)], f, corrected.rounding) -
+                w.data[static_cast<size_t>(k)]) *
+               mean;
+    EXPECT_NEAR(l.bias_correction[static_cast<size_t>(m)], -shift, 1e-9) << m;
+  }
+  EXPECT_TRUE(plain.layers.at(first->name).bias_correction.empty());
+
+  // The logits' mean error against float, over the calibration images.
+  auto mean_error = [&](const quant::QuantPlan* plan) {
+    FakeQuant fq;
+    if (plan) fq = resolve_plan(z.g, *plan);
+    Executor ex(z.g, {KernelImpl::Reference, 1, plan ? &fq : nullptr});
+    return ex.run(all.images).data;
+  };
+  const std::vector<float> ref = mean_error(nullptr);
+  auto bias_of = [&](const quant::QuantPlan& p) {
+    const std::vector<float> got = mean_error(&p);
+    const size_t classes = 10;
+    double total = 0;
+    for (size_t c = 0; c < classes; ++c) {
+      double d = 0;
+      for (size_t i = c; i < got.size(); i += classes) d += got[i] - ref[i];
+      total += std::fabs(d / static_cast<double>(got.size() / classes));
+    }
+    return total;
+  };
+  EXPECT_LT(bias_of(corrected), bias_of(plain));
 }
 
 }  // namespace
