@@ -19,8 +19,8 @@ CompareReport compare_methods(const Graph& g, Dataset& calib, const QuantizeOpti
     if (b < 2 || b > 16)
       throw Error(ErrorKind::InvalidOption, str_cat("--bits ", b, ": must be in 2..16"));
 
-  // The weights of each width: Algorithm 1 (the method name only matters for ristretto's
-  // eq. 8 weights, which compare does not use).
+  // The weights of each width: Algorithm 1 or NUUQ (the method name only matters for
+  // ristretto's eq. 8 weights, which compare does not use).
   std::vector<quant::QuantPlan> weights;
   for (int b : c.bits) {
     QuantizeOptions o = base;

@@ -1,6 +1,6 @@
 // Every feature-map method side by side (issue 8's `gammaq compare`): one calibration pass
 // and one second pass serve every method at every width, so rows differ only by the method.
-// Weights use Algorithm 1 in every row.
+// Every row has the same weight rule: Algorithm 1, or NUUQ codebooks when base.wlevels > 0.
 #pragma once
 
 #include <string>

@@ -393,6 +393,17 @@ TEST(CliTest, CompareWritesTheTableAndEveryPlan) {
                           "/plans/max-w8a8.json --json --threads 1");
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_EQ(nlohmann::json::parse(e.out)["top1"], j["rows"][4]["top1"]);
+
+  // --wlevels: every row takes NUUQ weights, and says so.
+  const Result n =
+      gammaq("compare " + kModel + data +
+             " --bits 8 --methods ggd --wlevels 4 --quiet --threads 1 --out " + out + "-nuuq");
+  ASSERT_EQ(n.code, 0) << n.err;
+  const auto jn = nlohmann::json::parse(slurp(out + "-nuuq/compare.json"));
+  EXPECT_EQ(jn["rows"][0]["wmethod"], "nuuq4");
+  const auto plan = nlohmann::json::parse(slurp(out + "-nuuq/plans/ggd-w8a8.json"));
+  for (const auto& [name, l] : plan["layers"].items())
+    EXPECT_LE(l["weight"]["codebooks"][0]["levels"].size(), 4u) << name;
 }
 
 TEST(CliTest, CompareBadOptionsWriteNothing) {
@@ -404,6 +415,7 @@ TEST(CliTest, CompareBadOptionsWriteNothing) {
   expect_input_error(gammaq(base + "--methods ggd,entropy"), {"--methods", "entropy"});
   expect_input_error(gammaq(base + "--bits 4,20"), {"--bits", "20"});
   expect_input_error(gammaq(base + "--percentile 0"), {"--percentile"});
+  expect_input_error(gammaq(base + "--bias-correction"), {"--bias-correction"});
   expect_input_error(gammaq("compare " + kModel + " --calib 'fashion-mnist:train[0:16]' --quiet"),
                      {"--test"});
   EXPECT_FALSE(fs::exists(never));

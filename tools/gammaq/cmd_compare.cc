@@ -85,6 +85,17 @@ int run_compare() {
     throw Error(ErrorKind::InvalidOption, "--warn-points: must be a number >= 0");
   QuantizeOptions base;
   args.mf.apply(base);
+  if (base.bias_correction)
+    throw Error(ErrorKind::InvalidOption,
+                "--bias-correction: compare does not correct biases (use quantize)");
+  // The weight rule every row shares: Algorithm 1, or NUUQ codebooks with --wlevels.
+  const std::string wmethod =
+      base.wlevels > 0 ? str_cat("nuuq", base.wlevels, base.nuuq_zero ? "-zero" : "",
+                                 base.nuuq_sym ? "-sym" : "", base.nuuq_lloyd ? "-lloyd" : "")
+                       : "alg1";
+  const std::string wtitle = base.wlevels > 0
+                                 ? str_cat("NUUQ, ", base.wlevels, " levels of each width's grid")
+                                 : std::string("Algorithm 1");
   if (!(base.percentile > 0.0 && base.percentile <= 100.0))
     throw Error(ErrorKind::InvalidOption,
                 str_cat("--percentile ", base.percentile, ": must be in (0, 100]"));
@@ -193,11 +204,11 @@ int run_compare() {
   std::ostringstream md;
   char line[1024];
   std::snprintf(line, sizeof line,
-                "%s: feature-map methods side by side; weights Algorithm 1 (%s); top-1/top-5 [%%] "
+                "%s: feature-map methods side by side; weights %s (%s); top-1/top-5 [%%] "
                 "on %s (%lld images), float %.2f / %.2f\n\n"
                 "Statistics from %lld images of %s (%s weights) in %d network passes for all "
                 "%zu rows (%.1f s + %.1f s); %d distinct plans evaluated.\n",
-                g.name.c_str(), args.mf.granularity.c_str(), args.test.c_str(),
+                g.name.c_str(), wtitle.c_str(), args.mf.granularity.c_str(), args.test.c_str(),
                 static_cast<long long>(fa.images), 100 * fa.top1(), 100 * fa.top5(),
                 static_cast<long long>(rep.calibration_images), args.calib.c_str(),
                 args.calib_weights.c_str(), rep.passes, rep.rows.size(), rep.seconds_calibrate,
@@ -219,7 +230,7 @@ int run_compare() {
     nlohmann::ordered_json row;
     row["bits"] = r.bits;
     row["method"] = r.method;
-    row["wmethod"] = "alg1";
+    row["wmethod"] = wmethod;
     row["top1"] = s.test.top1();
     row["top5"] = s.test.top5();
     row["ties"] = s.test.tied_top1;
