@@ -481,7 +481,9 @@ void correct_biases(const Graph& g, const FeatureMapCalibration& cal, quant::Qua
     const int64_t outs = w.shape[0], per = w.numel() / outs;
     const int64_t in_per_group = n.op == OpType::Conv ? w.shape[1] : per;
     const int64_t spatial = per / in_per_group;  // kernel positions (1 for Gemm)
-    const int64_t out_per_group = outs / std::max<int64_t>(1, n.attrs.group);
+    const int64_t groups = n.op == OpType::Conv ? std::max<int64_t>(1, n.attrs.group) : 1;
+    const int64_t out_per_group = outs / groups;
+    if (static_cast<int64_t>(mean.size()) != in_per_group * groups) continue;  // not per channel
     l.bias_correction.assign(static_cast<size_t>(outs), 0.0);
     for (int64_t m = 0; m < outs; ++m) {
       quant::Format f = l.weight;
