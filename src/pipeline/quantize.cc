@@ -505,6 +505,15 @@ void correct_biases(const Graph& g, const FeatureMapCalibration& cal, quant::Qua
 
 }  // namespace
 
+void check_method_options(const QuantizeOptions& o) {
+  if (!(o.percentile > 0.0 && o.percentile <= 100.0))
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--percentile ", o.percentile, ": must be in (0, 100]"));
+  if (o.aciq != "laplace" && o.aciq != "gauss" && o.aciq != "mix")
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--aciq '", o.aciq, "': expected laplace, gauss or mix"));
+}
+
 QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOptions& o) {
   (void)quant::make_format(o.wbits, 0, true);  // validates 2..16
   (void)quant::make_format(o.abits, 0, true);
@@ -521,12 +530,7 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
   if (!quant::find_fm_method(o.method))
     throw Error(ErrorKind::InvalidOption,
                 str_cat("--method '", o.method, "': expected one of ", quant::fm_method_names()));
-  if (!(o.percentile > 0.0 && o.percentile <= 100.0))
-    throw Error(ErrorKind::InvalidOption,
-                str_cat("--percentile ", o.percentile, ": must be in (0, 100]"));
-  if (o.aciq != "laplace" && o.aciq != "gauss" && o.aciq != "mix")
-    throw Error(ErrorKind::InvalidOption,
-                str_cat("--aciq '", o.aciq, "': expected laplace, gauss or mix"));
+  check_method_options(o);
   if (o.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
   if (o.wlevels < 0 || o.wlevels == 1)
     throw Error(ErrorKind::InvalidOption,

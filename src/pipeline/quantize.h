@@ -123,6 +123,10 @@ class FeatureMapCalibration {
   std::unique_ptr<Impl> impl_;
 };
 
+// Throws Error(InvalidOption) naming the flag for a percentile outside (0, 100] or an unknown
+// ACIQ variant: the method options quantize and compare share.
+void check_method_options(const QuantizeOptions& o);
+
 // Runs the pipeline. Throws Error(InvalidData) when the calibration set is empty or does not
 // fit the model; warnings (degenerate tensors) are returned, not printed.
 [[nodiscard]] QuantizeReport quantize_model(const Graph& g, Dataset& calib,

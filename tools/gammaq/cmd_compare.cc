@@ -96,12 +96,7 @@ int run_compare() {
   const std::string wtitle = base.wlevels > 0
                                  ? str_cat("NUUQ, ", base.wlevels, " levels of each width's grid")
                                  : std::string("Algorithm 1");
-  if (!(base.percentile > 0.0 && base.percentile <= 100.0))
-    throw Error(ErrorKind::InvalidOption,
-                str_cat("--percentile ", base.percentile, ": must be in (0, 100]"));
-  if (base.aciq != "laplace" && base.aciq != "gauss" && base.aciq != "mix")
-    throw Error(ErrorKind::InvalidOption,
-                str_cat("--aciq '", base.aciq, "': expected laplace, gauss or mix"));
+  check_method_options(base);
   base.batch = args.batch;
   base.limit = args.limit;
   base.threads = args.threads;
