@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -56,7 +57,39 @@ struct Description {
 };
 
 json format_json(const quant::Format& f) {
-  return {{"bits", f.bits}, {"frac", f.frac}, {"signed", f.is_signed}};
+  json j = {{"bits", f.bits}, {"frac", f.frac}, {"signed", f.is_signed}};
+  if (f.table)
+    j["table"] = {{"thresholds", f.table->thresholds},
+                  {"levels", f.table->levels},
+                  {"zero_bin", f.table->zero_bin}};
+  return j;
+}
+
+// A threshold-table output stage (ALGORITHMS.md 9.3) at its accumulator's scale: per shift
+// entry (output channel, or one), the K - 1 integers A_k with index = #{k : acc >= A_k}: the
+// least acc whose value acc 2^-shift reaches T_k (exceeds T_0 for the zero bin). Comparators
+// only; the output code is levels[index].
+std::vector<int64_t> accumulator_thresholds(const kernels::OutputStage& s) {
+  const quant::ThresholdTable& t = *s.out.table;
+  std::vector<int64_t> out;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  for (int sh : s.shift)
+    for (size_t k = 0; k < t.thresholds.size(); ++k) {
+      const int64_t v = t.thresholds[k];
+      const bool strict = t.zero_bin && k == 0;
+      int64_t a = 0;
+      if (sh >= 0) {
+        a = sh >= 32 ? (v > 0 ? kMax : (v < 0 ? -kMax : 0)) : v * (int64_t{1} << sh);
+        if (strict && a != kMax) ++a;
+      } else {
+        const int64_t d = -sh >= 62 ? (int64_t{1} << 62) : int64_t{1} << -sh;
+        // ceil(v / d) (strict: floor(v / d) + 1), floor division for negative v.
+        const int64_t fl = v >= 0 ? v / d : -((-v + d - 1) / d);
+        a = strict ? fl + 1 : (fl * d == v ? fl : fl + 1);
+      }
+      out.push_back(a);
+    }
+  return out;
 }
 
 // A NUUQ layer as a NUUQ accelerator stores it (ALGORITHMS.md 8.3): per codebook (the layer,
@@ -159,7 +192,22 @@ Description describe(const IntegerProgram& p, const quant::QuantPlan& plan) {
       e["accumulator_bits"] = in.accumulator_bits;
     }
     // Output stage: requantize by shift (per output channel where there are several), then
-    // clamp to [lo, hi].
+    // clamp to [lo, hi]; or, for a threshold-table output, the comparator bank.
+    if (in.stage.out.table) {
+      const std::string base = str_cat("n", i);
+      e["thresholds"] = {{"acc", d.add(base + "_tacc", accumulator_thresholds(in.stage), 8)},
+                         {"levels", d.add(base + "_tlevels",
+                                          std::vector<int64_t>(in.stage.out.table->levels.begin(),
+                                                               in.stage.out.table->levels.end()))},
+                         {"per_shift", in.stage.out.table->thresholds.size()}};
+      if (n.op == OpType::Concat) {
+        json names = json::array();
+        for (size_t k = 0; k < in.input_stages.size(); ++k)
+          names.push_back(d.add(str_cat(base, "_in", k, "_tacc"),
+                                accumulator_thresholds(in.input_stages[k]), 8));
+        e["thresholds"]["input_acc"] = names;
+      }
+    }
     e["shift"] = in.stage.shift;
     e["lo"] = in.stage.lo;
     e["hi"] = in.stage.hi;
@@ -237,6 +285,10 @@ std::string c_header(const Description& d) {
        " * negative shift is an exact left shift), saturated to the output format, then clamped\n"
        " * to [lo, hi] (fused ReLU/Clip). R rounds to nearest with ties as ROUNDING says:\n"
        " * 0 = half to even, 1 = half away from zero, 2 = half up.\n"
+       " * Threshold-quantized outputs (quantize --method threshold*, ALGORITHMS.md 9.3) have\n"
+       " * no shift: nN_tacc holds, per shift entry m, K-1 ascending accumulator thresholds;\n"
+       " * index = #{k : acc >= tacc[m][k]} and q = nN_tlevels[index] (a Concat's inputs:\n"
+       " * nN_inK_tacc per input, its code as acc). The level is the code the readers use.\n"
        " */\n"
     << "#ifndef " << guard << "\n#define " << guard << "\n\n#include <stdint.h>\n\n";
   const std::string rounding = j["rounding"].get<std::string>();

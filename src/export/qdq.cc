@@ -478,7 +478,13 @@ int64_t required_opset(const quant::QuantPlan& plan, int64_t asked, QdqReport& r
     throw Error(ErrorKind::InvalidOption,
                 str_cat("--opset ", asked, ": expected 13 (int8/uint8) or 21 (also int4/int16)"));
   int widest = 0;
-  for (const auto& [name, a] : plan.activations) widest = std::max(widest, a.format.bits);
+  for (const auto& [name, a] : plan.activations) {
+    if (a.format.table)
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat("feature map '", name, "' is threshold-quantized (", a.method,
+                          "): QuantizeLinear has one uniform scale; use --format c or bin"));
+    widest = std::max(widest, a.format.bits);
+  }
   for (const auto& [name, l] : plan.layers) widest = std::max(widest, l.weight.bits);
   if (widest > 8 && asked < 21) {
     report.warnings.push_back(

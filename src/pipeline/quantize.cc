@@ -13,6 +13,7 @@
 #include "pipeline/chunked_pass.h"
 #include "quant/methods/method.h"
 #include "quant/nuuq.h"
+#include "quant/threshold.h"
 #include "quant/weights.h"
 #include "stats/tensor_stats.h"
 
@@ -85,13 +86,36 @@ void choose_nuuq_layer(const Tensor& w, int bits, const QuantizeOptions& o, quan
   }
 }
 
+// Threshold-quantizer weights: a codebook of 2^bits equiprobable bins per layer or channel.
+void choose_threshold_layer(const Tensor& w, int bits, const QuantizeOptions& o,
+                            quant::LayerFormat& l) {
+  quant::ThresholdWeightOptions to;
+  to.bits = bits;
+  to.grid_bits = o.threshold_grid_bits;
+  to.empirical = o.wthreshold == "empirical";
+  to.lloyd = o.threshold_lloyd;
+  to.rounding = o.rounding;
+  const int64_t channels = o.per_channel ? w.shape[0] : 1;
+  const size_t per = w.data.size() / static_cast<size_t>(channels);
+  // Every channel on one grid width; each its own frac.
+  for (int64_t c = 0; c < channels; ++c) {
+    const quant::NuuqChoice ch = quant::threshold_codebook(
+        std::span<const float>(w.data).subspan(static_cast<size_t>(c) * per, per), to);
+    if (c == 0) l.weight = ch.grid;
+    if (o.per_channel) l.weight_channel_frac.push_back(ch.grid.frac);
+    l.weight_codebooks.push_back(ch.codebook);
+  }
+}
+
 quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOptions& o) {
   quant::LayerFormat l;
   const int bits = node_weight_bits(o, n);
   const Tensor& w = g.values[n.inputs[1]].data;
   const int64_t channels = w.shape[0];
   try {
-    if (o.wlevels > 0) {
+    if (!o.wthreshold.empty()) {
+      choose_threshold_layer(w, bits, o, l);
+    } else if (o.wlevels > 0) {
       choose_nuuq_layer(w, bits, o, l);
     } else if (o.method == "ristretto") {
       l.weight = quant::ristretto_weight_format(w.data, bits);
@@ -385,6 +409,8 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
     fo.percentile_nonzero = o.percentile_nonzero;
     fo.aciq = o.aciq;
     fo.clip_below_t = o.clip_below_t;
+    fo.threshold_lloyd = o.threshold_lloyd;
+    fo.threshold_grid_bits = o.threshold_grid_bits;
     prop[r].resize(g.values.size());
     for (int v : m.acts) {
       const stats::TensorStats& s = *m.st[v];
@@ -446,6 +472,8 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
       const std::string& name = g.values[v].name;
       if (p.result.degenerate)
         out[r].warnings.push_back(str_cat("tensor '", name, "': ", p.result.note));
+      p.result.fit["code_entropy_bits"] =
+          quant::code_entropy_bits(*m.st[v], p.result.format, o.rounding);
       out[r].proposed_frac[name] = p.result.format.frac;
       out[r].activations[name] = std::move(p.result);
     }
@@ -512,6 +540,16 @@ void check_method_options(const QuantizeOptions& o) {
   if (o.aciq != "laplace" && o.aciq != "gauss" && o.aciq != "mix")
     throw Error(ErrorKind::InvalidOption,
                 str_cat("--aciq '", o.aciq, "': expected laplace, gauss or mix"));
+  if (!o.wthreshold.empty() && o.wthreshold != "normal" && o.wthreshold != "empirical")
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--wthreshold '", o.wthreshold, "': expected normal or empirical"));
+  if (!o.wthreshold.empty() && (o.wlevels > 0 || o.method == "ristretto"))
+    throw Error(ErrorKind::InvalidOption,
+                "--wthreshold replaces the weight rule: not with --wlevels or --method ristretto");
+  if (o.threshold_grid_bits != 0 &&
+      (o.threshold_grid_bits < quant::kMinBits || o.threshold_grid_bits > quant::kMaxBits))
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--threshold-grid-bits ", o.threshold_grid_bits, ": expected 2..16"));
 }
 
 QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOptions& o) {

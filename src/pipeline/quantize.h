@@ -36,6 +36,13 @@ struct QuantizeOptions {
   // quantized weights cause, E[(W_q - W) x], with E[x] per input channel from pass 1.
   bool bias_correction = false;
   bool nuuq_zero = false, nuuq_sym = false, nuuq_lloyd = false;
+  // Threshold-quantizer weights (ALGORITHMS.md 9.1, 9.4.1): "" (off), "normal" or
+  // "empirical": 2^wbits equiprobable bins as a codebook per layer (or per channel).
+  std::string wthreshold;
+  // Threshold quantizers, weights and feature maps: Lloyd-Max after the equiprobable bins;
+  // the levels' grid width (0: bits + 4, at most 16).
+  bool threshold_lloyd = false;
+  int threshold_grid_bits = 0;
   bool float_activations = false;   // WQ and "Ristretto (float FM)": feature maps stay float
   bool signed_activations = false;  // --paper: every feature map signed
   bool alpha_free = false;          // --ggd-alpha free

@@ -214,15 +214,22 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
           plan.layers.at(g.nodes[i].name).weight_codebooks.empty())
         items.push_back({static_cast<int>(i), -1});
   } else if (!plan.float_activations) {
-    if (plan.activations.count(g.values[g.input].name)) items.push_back({-1, g.input});
+    // Threshold-quantized feature maps (ALGORITHMS.md 9) stay as chosen too: their table is
+    // tied to the grid.
+    auto tunable = [&](int v) {
+      const auto a = plan.activations.find(g.values[static_cast<size_t>(v)].name);
+      return a != plan.activations.end() && !a->second.format.table;
+    };
+    if (tunable(g.input)) items.push_back({-1, g.input});
     for (const Node& n : g.nodes)
-      if (plan.activations.count(g.values[n.outputs[0]].name)) items.push_back({-1, n.outputs[0]});
+      if (tunable(n.outputs[0])) items.push_back({-1, n.outputs[0]});
   }
   if (items.empty())
     throw Error(ErrorKind::InvalidOption,
                 str_cat("nothing to tune: the plan has no ",
                         weights ? "uniform weight layers (NUUQ layers are not tuned)"
-                                : "quantized feature maps"));
+                                : "uniform quantized feature maps (threshold tables are not "
+                                  "tuned)"));
 
   FakeQuant fq = resolve_plan(g, plan);
   TuningSet set(g, val, o, fq, rep);

@@ -351,6 +351,35 @@ FmProposal propose_ggd(const stats::TensorStats& s, const FmRequest& q, FmPropos
 EmpiricalErrors::EmpiricalErrors(std::vector<Format> candidates, Rounding rounding)
     : fmt_(std::move(candidates)), err_(fmt_.size(), 0.0), rounding_(rounding) {}
 
+double code_entropy_bits(const stats::TensorStats& s, const Format& f, Rounding rounding) {
+  const double total = static_cast<double>(s.total() - s.nonfinite());
+  if (!(total > 0)) return 0.0;
+  const double p0 = static_cast<double>(s.zeros()) / total;
+  const std::vector<float> nonzero = s.sample();
+  std::vector<int64_t> codes;
+  codes.reserve(nonzero.size());
+  for (float v : nonzero) codes.push_back(quantize_code(v, f, rounding));
+  std::sort(codes.begin(), codes.end());
+  const int64_t zero_code = quantize_code(0.0, f, rounding);
+  double entropy = 0, zero_mass = p0;
+  auto add = [&](double m) {
+    if (m > 0) entropy -= m * std::log2(m);
+  };
+  const double each = nonzero.empty() ? 0.0 : (1.0 - p0) / static_cast<double>(nonzero.size());
+  for (size_t i = 0; i < codes.size();) {
+    size_t j = i;
+    while (j < codes.size() && codes[j] == codes[i]) ++j;
+    const double m = each * static_cast<double>(j - i);
+    if (codes[i] == zero_code)
+      zero_mass += m;
+    else
+      add(m);
+    i = j;
+  }
+  add(zero_mass);
+  return entropy;
+}
+
 void count_magnitudes(std::vector<uint64_t>& hist, double max, std::span<const float> values,
                       bool skip_zeros) noexcept {
   const double scale = static_cast<double>(hist.size()) / max;

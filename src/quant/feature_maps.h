@@ -42,6 +42,10 @@ struct FmOptions {
   // ALGORITHMS.md 11.5: a threshold T maps to the coarser frac (nothing below T clips) and the
   // finer one, chosen by error; false (--no-clip-below-T): the coarser one only.
   bool clip_below_t = true;
+  // threshold / threshold-emp (ALGORITHMS.md 9): Lloyd-Max on the sample after the
+  // equiprobable bins (--threshold-lloyd), and the levels' grid width (0: bits + 4, at most 16).
+  bool threshold_lloyd = false;
+  int threshold_grid_bits = 0;
 };
 
 // A proposal for one tensor: the format if already decided, else candidate fracs whose
@@ -117,5 +121,11 @@ class EmpiricalErrors {
 // result.format, result.candidates and result.sqnr_db (signal energy / error). A method with
 // its own decision (kl: from the histogram) makes it instead.
 void decide_fm_format(FmProposal& p, const EmpiricalErrors& errors, double energy);
+
+// The entropy [bits] of the codes format f gives the calibration values -- what an entropy
+// coder could store them in: the sample's non-zero values weighted by their share, the exact
+// zeros by theirs (exact when the sample holds every non-zero value).
+[[nodiscard]] double code_entropy_bits(const stats::TensorStats& s, const Format& f,
+                                       Rounding rounding);
 
 }  // namespace gammaq::quant

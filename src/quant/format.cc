@@ -21,7 +21,59 @@ int64_t to_int64_saturated(double r) noexcept {
   return static_cast<int64_t>(r);
 }
 
+// Bit length of |v| (0 for 0).
+int bit_length(__int128 v) noexcept {
+  unsigned __int128 u = v < 0 ? -static_cast<unsigned __int128>(v) : v;
+  int n = 0;
+  while (u != 0) u >>= 1, ++n;
+  return n;
+}
+
+// sign(num * 2^-shift - rhs * den) for den >= 1 and |rhs| < 2^31, exactly (128-bit; where a
+// side's magnitude alone exceeds the other's, the signs decide).
+int compare_scaled(int64_t num, int shift, int64_t rhs, int64_t den) noexcept {
+  const __int128 r = static_cast<__int128>(rhs) * den;  // |r| < 2^94
+  auto sign = [](__int128 d) { return d > 0 ? 1 : (d < 0 ? -1 : 0); };
+  if (shift >= 0) {  // num against r * 2^shift
+    if (r == 0) return sign(num);
+    if (bit_length(r) - 1 + shift >= 63) return r > 0 ? -1 : 1;  // |r| 2^shift > |num|
+    return sign(static_cast<__int128>(num) - r * (static_cast<__int128>(1) << shift));
+  }
+  const int k = -shift;  // num * 2^k against r
+  if (num == 0) return sign(-r);
+  if (bit_length(num) - 1 + k >= 94) return num > 0 ? 1 : -1;  // |num| 2^k > |r|
+  return sign(static_cast<__int128>(num) * (static_cast<__int128>(1) << k) - r);
+}
+
 }  // namespace
+
+int ThresholdTable::index_scaled(double scaled) const noexcept {
+  if (std::isnan(scaled)) scaled = 0;
+  auto it = std::upper_bound(thresholds.begin(), thresholds.end(), scaled,
+                             [](double v, int32_t t) { return v < static_cast<double>(t); });
+  int i = static_cast<int>(it - thresholds.begin());
+  if (zero_bin && i == 1 && scaled == static_cast<double>(thresholds[0])) i = 0;
+  return i;
+}
+
+int ThresholdTable::index_ratio(int64_t num, int64_t den, int shift) const noexcept {
+  // The number of thresholds at or below the value (binary search on the exact comparison).
+  size_t lo = 0, hi = thresholds.size();
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (compare_scaled(num, shift, thresholds[mid], den) >= 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  int i = static_cast<int>(lo);
+  if (zero_bin && i == 1 && compare_scaled(num, shift, thresholds[0], den) == 0) i = 0;
+  return i;
+}
+
+int ThresholdTable::index_shifted(int64_t acc, int shift) const noexcept {
+  return index_ratio(acc, 1, shift);
+}
 
 std::string_view rounding_name(Rounding rounding) noexcept {
   switch (rounding) {
@@ -87,6 +139,11 @@ int64_t round_scaled(double x, Rounding rounding) noexcept {
 }
 
 int64_t quantize_code(double v, const Format& format, Rounding rounding) noexcept {
+  if (format.table) {
+    const ThresholdTable& t = *format.table;
+    return t.levels[static_cast<size_t>(
+        t.index_scaled(std::isnan(v) ? 0.0 : std::ldexp(v, format.frac)))];
+  }
   if (std::isnan(v)) return 0;
   const int64_t lo = format.qmin();
   const int64_t hi = format.qmax();
@@ -208,7 +265,10 @@ void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noe
   for (int64_t b = 0; b < blocks; ++b) {
     const std::span<float> part = x.subspan(static_cast<size_t>(b * kBlock),
                                             static_cast<size_t>(std::min(kBlock, n - b * kBlock)));
-    if (in_float)
+    if (format.table)
+      for (float& v : part)
+        v = static_cast<float>(fake_quant(static_cast<double>(v), format, rounding));
+    else if (in_float)
       fake_quant_float(part, format.frac, static_cast<float>(format.qmin()),
                        static_cast<float>(format.qmax()), rounding);
     else
@@ -217,6 +277,8 @@ void fake_quant(std::span<float> x, const Format& format, Rounding rounding) noe
 }
 
 int64_t requantize(int64_t acc, int shift, const Format& out, Rounding rounding) noexcept {
+  if (out.table)
+    return out.table->levels[static_cast<size_t>(out.table->index_shifted(acc, shift))];
   const int64_t lo = out.qmin();
   const int64_t hi = out.qmax();
   if (shift <= 0) {
@@ -252,6 +314,8 @@ int64_t requantize(int64_t acc, int shift, const Format& out, Rounding rounding)
 
 int64_t requantize_ratio(int64_t num, int64_t den, int shift, const Format& out,
                          Rounding rounding) noexcept {
+  if (out.table)
+    return out.table->levels[static_cast<size_t>(out.table->index_ratio(num, den, shift))];
   if (den == 1) return requantize(num, shift, out, rounding);
   const int64_t lo = out.qmin();
   const int64_t hi = out.qmax();

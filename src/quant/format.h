@@ -6,8 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace gammaq::quant {
 
@@ -31,12 +34,38 @@ inline constexpr int kMaxBits = 16;
 inline constexpr int kMinFrac = -64;
 inline constexpr int kMaxFrac = 64;
 
+// A threshold quantizer on a format's grid (ALGORITHMS.md 9.3): a value v takes the bin
+// index #{k : v >= T_k 2^-frac} (the first comparison strict, v > T_0, when zero_bin: the
+// CDF + ReLU hybrid's exact-zero bin) and means levels[index] 2^-frac. In the integer engine
+// the comparisons run on the accumulator against the thresholds at its scale (no
+// requantization multiply or shift); the stored code is the level, so a consumer multiplies
+// it as any other code (the K-entry table decode of an index).
+struct ThresholdTable {
+  std::vector<int32_t> thresholds;  // strictly ascending grid codes T_k
+  std::vector<int32_t> levels;      // thresholds.size() + 1 ascending grid codes V_k
+  bool zero_bin = false;
+  // The bin of a value already scaled by 2^frac (exact in double).
+  [[nodiscard]] int index_scaled(double scaled) const noexcept;
+  // The bin of the exact rational acc * 2^-shift, in grid units (no rounding anywhere).
+  [[nodiscard]] int index_shifted(int64_t acc, int shift) const noexcept;
+  // The bin of num * 2^-shift / den (den >= 1), in grid units.
+  [[nodiscard]] int index_ratio(int64_t num, int64_t den, int shift) const noexcept;
+  friend bool operator==(const ThresholdTable&, const ThresholdTable&) = default;
+};
+
 // A dynamic fixed-point format. Build it with make_format, which validates bits and clamps frac;
 // the member functions assume 1 <= bits <= 62.
 struct Format {
+  Format() = default;
+  Format(int b, int f, bool s, std::shared_ptr<const ThresholdTable> t = nullptr)
+      : bits(b), frac(f), is_signed(s), table(std::move(t)) {}
+
   int bits = 8;
   int frac = 0;  // fractional length FL: step 2^-frac; may be negative (step > 1)
   bool is_signed = true;
+  // Non-null: a threshold quantizer on this grid decides the code (quantize_code, fake_quant,
+  // requantize and requantize_ratio all go through it) instead of rounding.
+  std::shared_ptr<const ThresholdTable> table;
 
   // Smallest / largest code: -2^(bits-1) / 2^(bits-1) - 1 signed, 0 / 2^bits - 1 unsigned.
   [[nodiscard]] int64_t qmin() const noexcept;
@@ -47,7 +76,10 @@ struct Format {
   [[nodiscard]] double min_value() const noexcept;
   [[nodiscard]] double max_value() const noexcept;
 
-  friend bool operator==(const Format&, const Format&) = default;
+  friend bool operator==(const Format& a, const Format& b) noexcept {
+    return a.bits == b.bits && a.frac == b.frac && a.is_signed == b.is_signed &&
+           (a.table == b.table || (a.table && b.table && *a.table == *b.table));
+  }
 };
 
 // Validates bits in [kMinBits, kMaxBits] (Error(InvalidOption) "bits N: must be in 2..16") and

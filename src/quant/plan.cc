@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "gammaq/error.h"
@@ -19,7 +20,36 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json format_json(const Format& f) {
-  return {{"bits", f.bits}, {"frac", f.frac}, {"signed", f.is_signed}};
+  Json j = {{"bits", f.bits}, {"frac", f.frac}, {"signed", f.is_signed}};
+  if (f.table) {
+    j["table"] = {{"thresholds", f.table->thresholds},
+                  {"levels", f.table->levels},
+                  {"zero_bin", f.table->zero_bin}};
+  }
+  return j;
+}
+
+// A threshold table (ALGORITHMS.md 9.3) on format f: thresholds strictly ascending, one more
+// level than thresholds, levels ascending codes of f; with zero_bin, T_0 = V_0 = 0.
+std::shared_ptr<const ThresholdTable> table_from(const Json& j, const Format& f,
+                                                 const std::string& where) {
+  auto t = std::make_shared<ThresholdTable>();
+  t->thresholds = j.at("thresholds").get<std::vector<int32_t>>();
+  t->levels = j.at("levels").get<std::vector<int32_t>>();
+  t->zero_bin = j.value("zero_bin", false);
+  bool ok = t->levels.size() == t->thresholds.size() + 1;
+  for (size_t k = 1; ok && k < t->thresholds.size(); ++k)
+    ok = t->thresholds[k - 1] < t->thresholds[k];
+  for (size_t k = 0; ok && k < t->levels.size(); ++k)
+    ok = t->levels[k] >= f.qmin() && t->levels[k] <= f.qmax() &&
+         (k == 0 || t->levels[k - 1] <= t->levels[k]);
+  if (ok && t->zero_bin) ok = !t->thresholds.empty() && t->thresholds[0] == 0 && t->levels[0] == 0;
+  if (!ok)
+    throw Error(ErrorKind::InvalidData,
+                where +
+                    ".table: expected strictly ascending thresholds, one more level, levels "
+                    "ascending codes of the format (zero_bin: both first entries 0)");
+  return t;
 }
 
 // JSON numbers cannot be inf/NaN: SQNR +inf (exact) and NaN (undefined) become null.
@@ -43,8 +73,10 @@ Format format_from(const Json& j, const std::string& where) {
     throw Error(ErrorKind::InvalidData,
                 where + ": expected {\"bits\": int, \"frac\": int, \"signed\": bool}");
   try {
-    return make_format(j.at("bits").get<int>(), j.at("frac").get<int>(),
-                       j.at("signed").get<bool>());
+    Format f =
+        make_format(j.at("bits").get<int>(), j.at("frac").get<int>(), j.at("signed").get<bool>());
+    if (j.contains("table")) f.table = table_from(j.at("table"), f, where);
+    return f;
   } catch (const Error& e) {
     throw with_context(e, where);
   } catch (const Json::exception& e) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/math/special_functions/erf.hpp>
 #include <cmath>
+#include <limits>
+#include <memory>
 #include <numbers>
 
 #include "gammaq/error.h"
@@ -37,13 +39,13 @@ ThresholdQuantizer normal_weights(double mean, double sd, int bits) {
   return q;
 }
 
-ThresholdQuantizer empirical_weights(std::span<const float> w, int bits) {
-  const int k = bins_of(bits);
-  GAMMAQ_CHECK(!w.empty(), "empirical_weights: no weights");
+namespace {
+
+// k equal-count bins of the values (fewer when values repeat), appended to q.
+void empirical_bins(std::span<const float> w, int k, ThresholdQuantizer& q) {
   std::vector<float> v(w.begin(), w.end());
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
-  ThresholdQuantizer q;
   size_t begin = 0;
   for (int j = 1; j <= k; ++j) {
     // Bin j-1 holds v[begin, end): cut at the j/K quantile, never inside a run of equal values.
@@ -56,7 +58,82 @@ ThresholdQuantizer empirical_weights(std::span<const float> w, int bits) {
     q.levels.push_back((end - begin) % 2 ? v[mid] : 0.5 * (double(v[mid - 1]) + v[mid]));
     begin = end;
   }
+}
+
+}  // namespace
+
+ThresholdQuantizer empirical_weights(std::span<const float> w, int bits) {
+  const int k = bins_of(bits);
+  GAMMAQ_CHECK(!w.empty(), "empirical_weights: no weights");
+  ThresholdQuantizer q;
+  empirical_bins(w, k, q);
   return q;
+}
+
+ThresholdQuantizer empirical_relu_hybrid(std::span<const float> positive, int bits) {
+  const int k = bins_of(bits);
+  ThresholdQuantizer q;
+  q.zero_bin = true;
+  q.thresholds.push_back(0.0);
+  q.levels.push_back(0.0);
+  if (!positive.empty() && k > 1) empirical_bins(positive, k - 1, q);
+  if (q.levels.size() == 1) q.thresholds.clear(), q.zero_bin = false;  // nothing positive
+  return q;
+}
+
+int default_threshold_grid_bits(int bits) noexcept { return std::min(16, bits + 4); }
+
+Format threshold_format(const ThresholdQuantizer& q, int grid_bits, bool is_signed,
+                        Rounding rounding, int* dropped) {
+  // Unsigned: the signed grid one bit wider has the same non-negative range.
+  const IntegerThresholds it = to_integer(q, is_signed ? grid_bits : grid_bits + 1, rounding);
+  Format f = make_format(grid_bits, it.frac, is_signed);
+  auto table = std::make_shared<ThresholdTable>();
+  table->zero_bin = it.zero_bin;
+  for (int64_t t : it.thresholds)
+    table->thresholds.push_back(static_cast<int32_t>(std::clamp<int64_t>(
+        t, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max())));
+  for (int64_t l : it.levels)
+    table->levels.push_back(static_cast<int32_t>(std::clamp(l, f.qmin(), f.qmax())));
+  if (dropped) *dropped = it.dropped;
+  f.table = std::move(table);
+  return f;
+}
+
+NuuqChoice threshold_codebook(std::span<const float> w, const ThresholdWeightOptions& o) {
+  GAMMAQ_CHECK(!w.empty(), "threshold_codebook: no weights");
+  ThresholdQuantizer q;
+  if (o.empirical) {
+    q = empirical_weights(w, o.bits);
+  } else {
+    double sum = 0, sq = 0;
+    for (float v : w) sum += v, sq += double(v) * v;
+    const double n = static_cast<double>(w.size());
+    const double mean = sum / n;
+    q = normal_weights(mean, std::sqrt(std::max(0.0, sq / n - mean * mean)), o.bits);
+  }
+  if (o.lloyd) lloyd_max(q, w);
+  const int grid_bits = o.grid_bits > 0 ? o.grid_bits : default_threshold_grid_bits(o.bits);
+  const IntegerThresholds it = to_integer(q, grid_bits, o.rounding);
+  NuuqChoice ch;
+  ch.grid = make_format(grid_bits, it.frac, true);
+  // Bounds on the grid codes; equal adjacent levels merge (their bound goes).
+  ch.codebook.levels.push_back(static_cast<int32_t>(it.levels[0]));
+  for (size_t j = 0; j < it.thresholds.size(); ++j) {
+    const auto level = static_cast<int32_t>(it.levels[j + 1]);
+    if (level <= ch.codebook.levels.back()) continue;
+    ch.codebook.bounds.push_back(static_cast<int32_t>(it.thresholds[j]));
+    ch.codebook.levels.push_back(level);
+  }
+  if (it.dropped > 0 || ch.codebook.levels.size() < q.levels.size())
+    ch.note = str_cat(q.levels.size() - ch.codebook.levels.size(), " of ", q.levels.size(),
+                      " bins collapsed on the ", grid_bits, "-bit grid");
+  for (float v : w) {
+    const int64_t u = quantize_code(v, ch.grid, o.rounding);
+    const double d = double(v) - dequantize(ch.codebook.decode(u), ch.grid);
+    ch.sq_error += d * d;
+  }
+  return ch;
 }
 
 ThresholdQuantizer relu_hybrid(double mean, double sd, int bits) {

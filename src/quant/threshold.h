@@ -4,7 +4,8 @@
 // the value with K - 1 thresholds (a thermometer code), no multiply. The integer form of 9.3
 // snaps thresholds and levels to one power-of-two scale.
 //
-// This is the quantizer itself; the pipeline, integer engine and exports do not use it yet.
+// The pipeline uses it through threshold_format (feature maps: a Format carrying its table,
+// quant/methods/threshold.cc) and threshold_codebook (weights: a NUUQ-style codebook).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "quant/format.h"
+#include "quant/nuuq.h"
 
 namespace gammaq::quant {
 
@@ -67,6 +69,34 @@ struct IntegerThresholds {
 };
 [[nodiscard]] IntegerThresholds to_integer(const ThresholdQuantizer& q, int bits,
                                            Rounding rounding = Rounding::HalfEven);
+
+// 9.4.2, empirical: the zero bin, then K - 1 bins at the empirical quantiles of the positive
+// values (levels at their bins' medians).
+[[nodiscard]] ThresholdQuantizer empirical_relu_hybrid(std::span<const float> positive, int bits);
+
+// The grid width for K = 2^bits bins when none is given: bits + 4, at most 16 (PROPOSED: four
+// bits of headroom keep the levels' rounding error below the bins' own).
+[[nodiscard]] int default_threshold_grid_bits(int bits) noexcept;
+
+// 9.3 for a tensor: the integer form on a `grid_bits` grid of the tensor's signedness as a
+// Format carrying its ThresholdTable. Unsigned grids take the frac Algorithm 1 gives the
+// values at grid_bits + 1 signed bits (the same range for non-negative values); levels are
+// saturated to the grid. `dropped` (may be null) counts collapsed bins.
+[[nodiscard]] Format threshold_format(const ThresholdQuantizer& q, int grid_bits, bool is_signed,
+                                      Rounding rounding, int* dropped);
+
+// 9.1 / 9.4.1 for weights, as a codebook on a signed `grid_bits` grid (NUUQ's integer form:
+// the weight's grid code u takes index #{k : u >= bounds[k]}, bounds = T_k; levels = V_k,
+// adjacent equal levels merged). `empirical`: the data's quantiles, else the fitted normal;
+// `lloyd`: Lloyd-Max on the weights first. sq_error as choose_nuuq's.
+struct ThresholdWeightOptions {
+  int bits = 4;       // K = 2^bits bins
+  int grid_bits = 0;  // 0: default_threshold_grid_bits(bits)
+  bool empirical = false, lloyd = false;
+  Rounding rounding = Rounding::HalfEven;
+};
+[[nodiscard]] NuuqChoice threshold_codebook(std::span<const float> w,
+                                            const ThresholdWeightOptions& options);
 
 // On samples: the entropy of the index histogram in bits, and the SQNR of value() in dB.
 struct ThresholdStats {

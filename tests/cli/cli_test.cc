@@ -461,6 +461,69 @@ TEST(CliTest, NuuqWeightsQuantizeEvalRunAndExport) {
   EXPECT_FALSE(fs::exists(test::temp_dir() + "/never-nuuq"));
 }
 
+// Threshold quantizers end to end: quant.json carries each feature map's table, eval --quant and
+// the integer engine score the plan the same, the c export writes the comparator tables, QDQ
+// refuses it, and compare --wmethods crosses weight rules with methods.
+TEST(CliTest, ThresholdQuantizersQuantizeRunExportAndCompare) {
+  const std::string out = test::temp_dir() + "/thr";
+  const Result q = gammaq("quantize " + kModel +
+                          " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:64]'"
+                          " --wbits 4 --abits 4 --method threshold --wthreshold empirical"
+                          " --threshold-lloyd --json --quiet --threads 1 --out " +
+                          out);
+  ASSERT_EQ(q.code, 0) << q.err;
+  const auto s = nlohmann::json::parse(q.out);
+  const auto plan = nlohmann::json::parse(slurp(out + "/quant.json"));
+  int tables = 0;
+  for (const auto& [name, a] : plan["activations"].items())
+    if (a.contains("table")) {
+      ++tables;
+      EXPECT_LE(a["table"]["levels"].size(), 16u) << name;
+    }
+  EXPECT_GT(tables, 10);
+  for (const auto& [name, l] : plan["layers"].items())
+    EXPECT_LE(l["weight"]["codebooks"][0]["levels"].size(), 16u) << name;
+  const Result e = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:64]' --quant " + out +
+                          "/quant.json --json --threads 1");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(nlohmann::json::parse(e.out)["top1"], s["quantized"]["top1"]);
+  const Result r = gammaq("run " + out + " --data 'fashion-mnist:test[0:64]' --json --threads 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["top1"], s["quantized"]["top1"]);
+  const Result c = gammaq("export " + out + " --format c -o " + out + "/c");
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(slurp(out + "/c/gq_googlenet.h").find("_tacc"), std::string::npos);
+  expect_input_error(gammaq("export " + out + " --format qdq -o " + out + "/m.onnx"),
+                     {"threshold"});
+  EXPECT_FALSE(fs::exists(out + "/m.onnx"));
+
+  const Result cmp = gammaq("compare " + kModel +
+                            " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:64]'"
+                            " --bits 4 --methods ggd,threshold --wmethods alg1,threshold-normal"
+                            " --quiet --threads 1 --out " +
+                            out + "-cmp");
+  ASSERT_EQ(cmp.code, 0) << cmp.err;
+  const auto j = nlohmann::json::parse(slurp(out + "-cmp/compare.json"));
+  ASSERT_EQ(j["rows"].size(), 4u);
+  EXPECT_EQ(j["passes"], 2);
+  EXPECT_EQ(j["rows"][0]["wmethod"], "alg1");
+  EXPECT_EQ(j["rows"][3]["wmethod"], "threshold-normal");
+  EXPECT_EQ(j["rows"][3]["method"], "threshold");
+  EXPECT_TRUE(fs::exists(out + "-cmp/plans/threshold-threshold-normal-w4a4.json"));
+  const std::string base = "quantize " + kModel +
+                           " --calib 'fashion-mnist:train[0:8]' --quiet --out " + test::temp_dir() +
+                           "/never-thr ";
+  expect_input_error(gammaq(base + "--wthreshold gauss"), {"--wthreshold"});
+  expect_input_error(gammaq(base + "--wthreshold normal --wlevels 4"), {"--wthreshold"});
+  expect_input_error(gammaq(base + "--threshold-grid-bits 20"), {"--threshold-grid-bits"});
+  EXPECT_FALSE(fs::exists(test::temp_dir() + "/never-thr"));
+  expect_input_error(gammaq("compare " + kModel +
+                            " --calib 'fashion-mnist:train[0:8]' --test 'fashion-mnist:test[0:8]'"
+                            " --quiet --wmethods alg1,nuuq1 --out " +
+                            test::temp_dir() + "/never-thr"),
+                     {"--wmethods", "nuuq1"});
+}
+
 TEST(CliTest, EvalRejectsAPlanForAnotherModel) {
   const std::string out = test::temp_dir() + "/alex";
   const std::string alexnet = kRoot + "/models/alexnet.onnx";

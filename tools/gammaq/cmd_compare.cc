@@ -29,7 +29,7 @@ namespace {
 struct CompareArgs {
   std::string model, calib, val, test, out, calib_weights = "float";
   std::vector<int> bits{4, 6, 8};
-  std::vector<std::string> methods{"all"};
+  std::vector<std::string> methods{"all"}, wmethods;
   MethodFlags mf;
   int threads = 0;
   int64_t limit = -1, test_limit = -1, val_limit = -1, batch = 64;
@@ -38,11 +38,19 @@ struct CompareArgs {
   PreprocessFlags pre;
 } args;
 
-// What decides a plan's outputs: every format (two methods that agree share one evaluation).
+// What decides a plan's outputs: every format, threshold table and codebook (two rows that
+// agree share one evaluation).
 std::string plan_key(const quant::QuantPlan& p) {
   std::ostringstream k;
   auto fmt = [&](const quant::Format& f) {
     k << f.bits << ',' << f.frac << ',' << f.is_signed << ';';
+    if (f.table) {
+      k << 'T' << f.table->zero_bin;
+      for (int32_t t : f.table->thresholds) k << ',' << t;
+      k << 'L';
+      for (int32_t l : f.table->levels) k << ',' << l;
+      k << ';';
+    }
   };
   for (const auto& [name, a] : p.activations) {
     k << name << '=';
@@ -54,6 +62,13 @@ std::string plan_key(const quant::QuantPlan& p) {
     fmt(l.bias);
     k << l.bias_at_accumulator << ':';
     for (int f : l.weight_channel_frac) k << f << ',';
+    for (const quant::Codebook& cb : l.weight_codebooks) {
+      k << 'B';
+      for (int32_t v : cb.bounds) k << ',' << v;
+      k << 'L';
+      for (int32_t v : cb.levels) k << ',' << v;
+    }
+    for (double b : l.bias_correction) k << ',' << b;
   }
   return k.str();
 }
@@ -88,15 +103,23 @@ int run_compare() {
   if (base.bias_correction)
     throw Error(ErrorKind::InvalidOption,
                 "--bias-correction: compare does not correct biases (use quantize)");
-  // The weight rule every row shares: Algorithm 1, or NUUQ codebooks with --wlevels.
-  const std::string wmethod =
-      base.wlevels > 0 ? str_cat("nuuq", base.wlevels, base.nuuq_zero ? "-zero" : "",
-                                 base.nuuq_sym ? "-sym" : "", base.nuuq_lloyd ? "-lloyd" : "")
-                       : "alg1";
-  const std::string wtitle = base.wlevels > 0
-                                 ? str_cat("NUUQ, ", base.wlevels, " levels of each width's grid")
-                                 : std::string("Algorithm 1");
+  // The weight rules: one from the flags (Algorithm 1, --wlevels, --wthreshold), or
+  // --wmethods' list, each crossed with every method.
   check_method_options(base);
+  for (const std::string& w : args.wmethods) co.wmethods.push_back(parse_weight_rule(w));
+  if (!co.wmethods.empty() && (base.wlevels > 0 || !base.wthreshold.empty()))
+    throw Error(ErrorKind::InvalidOption, "--wmethods: not with --wlevels or --wthreshold");
+  const bool several_rules = co.wmethods.size() > 1;
+  std::string wtitle;
+  for (const WeightRule& r :
+       co.wmethods.empty() ? std::vector<WeightRule>{weight_rule_of(base)} : co.wmethods)
+    wtitle += (wtitle.empty() ? "" : ", ") + r.name;
+  auto row_name = [&](const CompareRow& r) {
+    return several_rules ? str_cat(r.method, "-", r.wmethod) : r.method;
+  };
+  auto plan_file = [&](const CompareRow& r) {
+    return str_cat("plans/", row_name(r), "-w", r.bits, "a", r.bits, ".json");
+  };
   base.batch = args.batch;
   base.limit = args.limit;
   base.threads = args.threads;
@@ -132,15 +155,15 @@ int run_compare() {
       Scored s;
       s.test = evaluate_plan(g, &r.plan, *test, args.threads, eo);
       if (val) s.val = evaluate_plan(g, &r.plan, *val, args.threads, vo);
-      s.first_method = r.method;
+      s.first_method = row_name(r);
       ++evaluations;
       it = scored.emplace(key, std::move(s)).first;
     }
     row_score.push_back(&it->second);
     if (!args.quiet)
       std::fprintf(stderr, "compare %s: %d bit %-10s top-1 %.4f%s [%.0f s]\n", g.name.c_str(),
-                   r.bits, r.method.c_str(), it->second.test.top1(),
-                   it->second.first_method != r.method
+                   r.bits, row_name(r).c_str(), it->second.test.top1(),
+                   it->second.first_method != row_name(r)
                        ? (" (same plan as " + it->second.first_method + ")").c_str()
                        : "",
                    now_seconds() - t_start);
@@ -172,7 +195,7 @@ int run_compare() {
     }
     char w[512];
     std::snprintf(w, sizeof w, "top-1 %.2f points under %s on %s", gap,
-                  rep.rows[best].method.c_str(), val ? "--val" : "--test");
+                  row_name(rep.rows[best]).c_str(), val ? "--val" : "--test");
     warning[i] = w;
     if (!worst.empty()) {
       std::snprintf(w, sizeof w, "; furthest behind on '%s' (SQNR %.1f dB vs %.1f dB)",
@@ -213,9 +236,10 @@ int run_compare() {
   for (size_t i = 0; i < rep.rows.size(); ++i) {
     const CompareRow& r = rep.rows[i];
     const Scored& s = *row_score[i];
-    double sum = 0, lo = std::numeric_limits<double>::infinity();
-    int n = 0;
+    double sum = 0, lo = std::numeric_limits<double>::infinity(), entropy = 0;
+    int n = 0, ne = 0;
     for (const auto& [name, a] : r.plan.activations) {
+      if (auto h = a.fit.find("code_entropy_bits"); h != a.fit.end()) entropy += h->second, ++ne;
       if (!std::isfinite(a.sqnr_db)) continue;
       sum += a.sqnr_db;
       lo = std::min(lo, a.sqnr_db);
@@ -225,33 +249,39 @@ int run_compare() {
     nlohmann::ordered_json row;
     row["bits"] = r.bits;
     row["method"] = r.method;
-    row["wmethod"] = wmethod;
+    row["wmethod"] = r.wmethod;
     row["top1"] = s.test.top1();
     row["top5"] = s.test.top5();
     row["ties"] = s.test.tied_top1;
     row["loss_points"] = 100 * (fa.top1() - s.test.top1());
     row["fm_sqnr_mean_db"] = number_or_null(mean);
     row["fm_sqnr_min_db"] = number_or_null(lo);
+    // Mean over feature maps of the entropy of their codes on the calibration data.
+    const double code_bits = ne ? entropy / ne : std::numeric_limits<double>::quiet_NaN();
+    row["fm_code_entropy_mean_bits"] = number_or_null(code_bits);
     row["seconds"] = r.seconds;
     row["warning"] =
         warning[i].empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(warning[i]);
     if (val) row["val_top1"] = s.val.top1();
-    row["same_plan_as"] = s.first_method != r.method ? nlohmann::ordered_json(s.first_method)
-                                                     : nlohmann::ordered_json(nullptr);
-    row["plan"] = str_cat("plans/", r.method, "-w", r.bits, "a", r.bits, ".json");
+    row["same_plan_as"] = s.first_method != row_name(r) ? nlohmann::ordered_json(s.first_method)
+                                                        : nlohmann::ordered_json(nullptr);
+    row["plan"] = plan_file(r);
     row["notes"] = r.warnings;
     rows.push_back(row);
     if (r.bits != shown_bits) {
       shown_bits = r.bits;
       md << "\n### w" << r.bits << "a" << r.bits << "\n\n"
-         << "| method | top-1 | top-5 | loss | tied | FM SQNR mean dB | min dB | choose s | "
-            "warning |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+         << (several_rules ? "| method | weights " : "| method ")
+         << "| top-1 | top-5 | loss | tied | FM SQNR mean dB | min dB | code entropy b | "
+            "choose s | warning |\n|---|"
+         << (several_rules ? "---|" : "") << "---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
     }
     std::snprintf(line, sizeof line,
-                  "| %s | %.2f | %.2f | %.2f | %lld | %.1f | %.1f | %.3f | %s |\n",
-                  r.method.c_str(), 100 * s.test.top1(), 100 * s.test.top5(),
-                  100 * (fa.top1() - s.test.top1()), static_cast<long long>(s.test.tied_top1), mean,
-                  lo, r.seconds, warning[i].c_str());
+                  "| %s | %.2f | %.2f | %.2f | %lld | %.1f | %.1f | %.2f | %.3f | %s |\n",
+                  several_rules ? (r.method + " | " + r.wmethod).c_str() : r.method.c_str(),
+                  100 * s.test.top1(), 100 * s.test.top5(), 100 * (fa.top1() - s.test.top1()),
+                  static_cast<long long>(s.test.tied_top1), mean, lo, code_bits, r.seconds,
+                  warning[i].c_str());
     md << line;
   }
   j["seconds_total"] = now_seconds() - t_start;
@@ -262,8 +292,7 @@ int run_compare() {
   if (!args.out.empty()) {
     std::filesystem::create_directories(args.out + "/plans");
     for (const CompareRow& r : rep.rows)
-      write_text_file(str_cat(args.out, "/plans/", r.method, "-w", r.bits, "a", r.bits, ".json"),
-                      quant::plan_to_json(r.plan));
+      write_text_file(args.out + "/" + plan_file(r), quant::plan_to_json(r.plan));
     write_text_file(args.out + "/compare.json", j.dump(1) + "\n");
     write_text_file(args.out + "/compare.md", md.str());
   }
@@ -290,6 +319,10 @@ void add_compare(CLI::App& app, Subcommand& run) {
                   "all (default) or a list of: " + quant::fm_method_names())
       ->delimiter(',');
   args.mf.add_to(*sub);
+  sub->add_option("--wmethods", args.wmethods,
+                  "weight rules, each crossed with every method: alg1, nuuqQ, threshold-normal, "
+                  "threshold-empirical (default: the one --wlevels/--wthreshold give)")
+      ->delimiter(',');
   sub->add_option("--calib-weights", args.calib_weights,
                   "statistics from the float network (default: one pass for every width) or "
                   "from each width's quantized weights (one pass per width)")

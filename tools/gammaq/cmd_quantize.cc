@@ -149,7 +149,7 @@ int run_quantize() {
           fa.top1(), fa.top5(), qa.top1(), qa.top5(), 100.0 * (fa.top1() - qa.top1()),
           static_cast<long long>(qa.images), score_spec.c_str(),
           static_cast<long long>(qa.tied_top1));
-    if (o.wlevels > 0) {
+    if (o.wlevels > 0 || !o.wthreshold.empty()) {
       const WeightStorage ws = weight_storage(g, rep.plan);
       std::printf(
           "  weights   %lld bytes: %.3f bits/weight stored (log2 Q %.3f, index entropy %.3f); "

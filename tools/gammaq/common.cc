@@ -195,6 +195,13 @@ void MethodFlags::add_to(CLI::App& app) {
   app.add_flag("--nuuq-sym", nuuq_sym, "NUUQ: levels mirrored about 0");
   app.add_option("--nuuq-solver", nuuq_solver, "NUUQ: dp (exact, default) or lloyd")
       ->check(CLI::IsMember({"dp", "lloyd"}));
+  app.add_option("--wthreshold", wthreshold,
+                 "threshold-quantizer weights: 2^wbits equiprobable bins of a fitted normal or "
+                 "of the data (normal | empirical), per layer or channel");
+  app.add_flag("--threshold-lloyd", threshold_lloyd,
+               "threshold quantizers (--wthreshold, --method threshold*): Lloyd-Max refinement");
+  app.add_option("--threshold-grid-bits", threshold_grid_bits,
+                 "threshold quantizers: grid width of levels and thresholds (default bits + 4)");
 }
 
 void MethodFlags::apply(QuantizeOptions& o) const {
@@ -214,6 +221,9 @@ void MethodFlags::apply(QuantizeOptions& o) const {
   o.nuuq_zero = nuuq_zero;
   o.nuuq_sym = nuuq_sym;
   o.nuuq_lloyd = nuuq_solver == "lloyd";
+  o.wthreshold = wthreshold;
+  o.threshold_lloyd = threshold_lloyd;
+  o.threshold_grid_bits = threshold_grid_bits;
 }
 
 Progress::Progress(std::string what, int64_t total, bool quiet)

@@ -67,6 +67,9 @@ struct MethodFlags {
   int wlevels = 0;  // NUUQ: levels per weight codebook (0: uniform)
   bool nuuq_zero = false, nuuq_sym = false, bias_correction = false;
   std::string nuuq_solver = "dp";
+  std::string wthreshold;  // threshold-quantizer weights: normal | empirical
+  bool threshold_lloyd = false;
+  int threshold_grid_bits = 0;
   void add_to(CLI::App& app);
   void apply(QuantizeOptions& o) const;  // leaves the method, widths and tuning alone
 };

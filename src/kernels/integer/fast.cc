@@ -109,7 +109,7 @@ void maxpool2d_int(const WindowGeom& g, const int32_t* x, const OutputStage& sta
     }
     c0[static_cast<size_t>(kx)] = lo, c1[static_cast<size_t>(kx)] = std::max(lo, hi);
   }
-  const bool clamp_only = stage.shift.size() == 1 && stage.shift[0] == 0;
+  const bool clamp_only = stage.shift.size() == 1 && stage.shift[0] == 0 && !stage.out.table;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t c = 0; c < g.c; ++c) {
@@ -158,7 +158,7 @@ void concat_int(int64_t axis, std::span<const Shape> xs, std::span<const int32_t
       const int32_t* src = x[ti] + o * chunk;
       int32_t* dst = y + o * ychunk + offset[ti];
       const OutputStage& st = stages[ti];
-      if (st.shift.size() == 1 && st.shift[0] == 0) {
+      if (st.shift.size() == 1 && st.shift[0] == 0 && !st.out.table) {
         clamp_copy(dst, src, chunk, static_cast<int32_t>(st.lo), static_cast<int32_t>(st.hi));
       } else {
         for (int64_t i = 0; i < chunk; ++i) dst[i] = st.apply(src[i], 0);

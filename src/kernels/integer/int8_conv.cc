@@ -105,8 +105,8 @@ void requantize_plane(const Plane& a, int64_t count, const OutputStage& stage, i
   // general path.
   constexpr int64_t kMin = std::numeric_limits<int32_t>::min(),
                     kMax = std::numeric_limits<int32_t>::max();
-  if (s >= 1 && s <= 31 && a.bias >= kMin && a.bias <= kMax && stage.lo >= kMin &&
-      stage.hi <= kMax) {
+  if (!stage.out.table && s >= 1 && s <= 31 && a.bias >= kMin && a.bias <= kMax &&
+      stage.lo >= kMin && stage.hi <= kMax) {
     return shift_plane_any(a, count, s, stage.lo, stage.hi, stage.rounding, y);
   }
   for (int64_t p = 0; p < count; ++p) y[p] = stage.apply(a.at(p), channel);

@@ -28,8 +28,9 @@ struct OutputStage {
   }
   [[nodiscard]] int32_t apply(int64_t acc, int64_t channel) const noexcept {
     const int s = shift_of(channel);
-    // Shift 0 is saturation alone (lo/hi lie within the format's range): no call.
-    if (s == 0) return static_cast<int32_t>(acc < lo ? lo : (acc > hi ? hi : acc));
+    // Shift 0 is saturation alone (lo/hi lie within the format's range): no call. A
+    // threshold table compares instead (inside requantize).
+    if (s == 0 && !out.table) return static_cast<int32_t>(acc < lo ? lo : (acc > hi ? hi : acc));
     const int64_t q = quant::requantize(acc, s, out, rounding);
     return static_cast<int32_t>(q < lo ? lo : (q > hi ? hi : q));
   }

@@ -78,6 +78,10 @@ void decide_kl(FmProposal& p, const EmpiricalErrors& errors, double energy);
 // KL calibration on a histogram of |x| (bins of equal width): the number of bins i* whose
 // clipped distribution is closest to its `levels`-level quantization; T = (i* + 0.5) width.
 [[nodiscard]] int kl_best_bins(const std::vector<uint64_t>& hist, int levels);
+// ALGORITHMS.md 9: equiprobable bins of a fitted normal (threshold) or of the data
+// (threshold-emp), as a Format carrying its threshold table.
+FmProposal propose_threshold(const stats::TensorStats& s, const FmRequest& q, FmProposal p);
+FmProposal propose_threshold_emp(const stats::TensorStats& s, const FmRequest& q, FmProposal p);
 FmProposal propose_adlq(const stats::TensorStats& s, const FmRequest& q, FmProposal p);
 void decide_adlq(FmProposal& p, const EmpiricalErrors& errors, double energy);
 

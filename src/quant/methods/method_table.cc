@@ -15,6 +15,9 @@ constexpr std::array kMethods = {
     FmMethod{"mse", "every frac of the window by squared error on the data (11.4)", propose_mse},
     FmMethod{"kl", "KL-divergence (entropy) calibration, TensorRT/ncnn (11.2)", propose_kl,
              decide_kl},
+    FmMethod{"threshold", "equiprobable bins of a fitted normal, CDF+ReLU (9)", propose_threshold},
+    FmMethod{"threshold-emp", "equiprobable bins at the data's quantiles (9.4)",
+             propose_threshold_emp},
     FmMethod{"adlq", "distribution-based thresholds by next-layer error, Ki-Kim (10)", propose_adlq,
              decide_adlq},
 };

@@ -31,11 +31,15 @@ struct Zoo {
     images = open_dataset("fashion-mnist:test[0:16]", pre)->read(0, 16).images;
     calib = open_dataset("fashion-mnist:train[0:64]", pre);
   }
-  quant::QuantPlan plan(int bits, int wlevels = 0, bool per_channel = false) const {
+  quant::QuantPlan plan(int bits, int wlevels = 0, bool per_channel = false,
+                        const std::string& method = "ggd",
+                        const std::string& wthreshold = "") const {
     QuantizeOptions o;
     o.wbits = o.abits = bits;
     o.wlevels = wlevels;
     o.per_channel = per_channel;
+    o.method = method;
+    o.wthreshold = wthreshold;
     o.threads = 1;
     o.quiet = true;
     return quantize_model(g, *calib, o).plan;
@@ -105,6 +109,47 @@ TEST(IntegerEngine, NuuqWeightsEqualTheSimulation) {
       }
     }
     const Tensor got = run_integer_engine(z.g, p, z.images);
+    EXPECT_EQ(got.data, run_simulation(z.g, plan, KernelImpl::Reference, z.images).data);
+    EXPECT_EQ(got.data, run_simulation(z.g, plan, KernelImpl::Fast, z.images).data);
+  }
+}
+
+// Threshold quantizers (ALGORITHMS.md 9.3): feature maps whose codes come from comparators on
+// the accumulator (and on pooled, concatenated and LRN values), and threshold-codebook
+// weights, bit-exact with the simulation; every code is one of its table's levels.
+TEST(IntegerEngine, ThresholdQuantizersEqualTheSimulation) {
+  Zoo& z = zoo();
+  struct Case {
+    int bits;
+    const char* method;
+    const char* wthreshold;
+    bool per_channel;
+  };
+  for (const Case& c : {Case{4, "threshold", "", false}, Case{3, "threshold-emp", "normal", true},
+                        Case{6, "threshold", "empirical", false}}) {
+    SCOPED_TRACE(str_cat(c.bits, " bits ", c.method, " weights '", c.wthreshold, "'"));
+    const quant::QuantPlan plan = z.plan(c.bits, 0, c.per_channel, c.method, c.wthreshold);
+    int tables = 0;
+    for (const auto& [name, a] : plan.activations) tables += a.format.table != nullptr;
+    ASSERT_GT(tables, 10);
+    const IntegerProgram p(z.g, plan);
+    ExecutorOptions eo;
+    eo.threads = 1;
+    eo.integer = &p;
+    Executor ex(z.g, eo);
+    const Tensor got = ex.run(z.images);
+    int checked = 0;
+    for (size_t v = 0; v < z.g.values.size(); ++v) {
+      if (z.g.values[v].is_constant) continue;
+      const quant::Format& f = p.format(static_cast<int>(v));
+      if (!f.table) continue;
+      const std::vector<int32_t>& lv = f.table->levels;
+      for (int32_t code : ex.codes(static_cast<int>(v)))
+        ASSERT_TRUE(std::find(lv.begin(), lv.end(), code) != lv.end())
+            << z.g.values[v].name << " code " << code;
+      ++checked;
+    }
+    EXPECT_GT(checked, 10);
     EXPECT_EQ(got.data, run_simulation(z.g, plan, KernelImpl::Reference, z.images).data);
     EXPECT_EQ(got.data, run_simulation(z.g, plan, KernelImpl::Fast, z.images).data);
   }

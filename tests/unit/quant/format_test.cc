@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -549,6 +550,64 @@ TEST(FakeQuantSpan, EqualsScalarDefinition) {
       }
     }
   }
+}
+
+// A threshold table on a format (ALGORITHMS.md 9.3): the index of an accumulator value (any
+// shift, either sign, ratios for average pooling) equals the index of its exact rational value
+// in the simulation, and the zero bin's strict comparison keeps 0 (and everything below) at 0.
+TEST(ThresholdTable, IntegerComparatorsEqualTheExactValue) {
+  auto t = std::make_shared<ThresholdTable>();
+  t->thresholds = {0, 3, 7, 8, 20};
+  t->levels = {0, 2, 5, 7, 12, 25};
+  t->zero_bin = true;
+  const Format f(6, 2, false, t);
+  // Hand values: v * 2^2 against the thresholds (the first strictly).
+  EXPECT_EQ(quantize_code(0.0, f, Rounding::HalfEven), 0);
+  EXPECT_EQ(quantize_code(-3.0, f, Rounding::HalfEven), 0);
+  EXPECT_EQ(quantize_code(0.01, f, Rounding::HalfEven), 2);  // just above 0: bin 1
+  EXPECT_EQ(quantize_code(0.75, f, Rounding::HalfEven), 5);  // 3 reached: bin 2
+  EXPECT_EQ(quantize_code(0.7499, f, Rounding::HalfEven), 2);
+  EXPECT_EQ(quantize_code(100.0, f, Rounding::HalfEven), 25);
+  EXPECT_EQ(fake_quant(1.9, f, Rounding::HalfEven), 7 * 0.25);  // 7.6 in [7, 8): bin 3
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<int64_t> acc(-5000, 5000);
+  for (int shift = -6; shift <= 40; ++shift)
+    for (int i = 0; i < 400; ++i) {
+      const int64_t a = shift > 20 ? acc(rng) << 24 : acc(rng);
+      // The value acc 2^-shift in grid units, as a real number (exact in double).
+      const double exact = std::ldexp(static_cast<double>(a), -shift - f.frac);
+      ASSERT_EQ(requantize(a, shift, f, Rounding::HalfEven),
+                quantize_code(exact, f, Rounding::HalfEven))
+          << a << " >> " << shift;
+      for (int64_t den : {1, 3, 9}) {
+        // num / den against the thresholds, decided exactly on integers.
+        const int64_t got = requantize_ratio(a, den, shift, f, Rounding::HalfEven);
+        int want = 0;
+        for (size_t k = 0; k < t->thresholds.size(); ++k) {
+          // a 2^-shift / den >= T (k > 0), > T (k == 0), compared in long double exactly enough
+          const long double lhs = std::ldexp(static_cast<long double>(a), -shift);
+          const long double rhs = static_cast<long double>(t->thresholds[k]) * den;
+          if (k == 0 ? lhs > rhs : lhs >= rhs) want = static_cast<int>(k) + 1;
+        }
+        ASSERT_EQ(got, t->levels[static_cast<size_t>(want)])
+            << a << " / " << den << " >> " << shift;
+      }
+    }
+  // Huge shifts and accumulators decide by sign alone, without overflow.
+  EXPECT_EQ(requantize(INT64_MAX, -70, f, Rounding::HalfEven), 25);
+  EXPECT_EQ(requantize(INT64_MIN, 90, f, Rounding::HalfEven), 0);
+  EXPECT_EQ(requantize(1, 90, f, Rounding::HalfEven), 2);  // tiny but positive
+  // The span path equals the scalar one; formats with different tables differ.
+  std::vector<float> v = {-1.0f, 0.0f, 0.3f, 0.75f, 1.9f, 5.0f, 1e9f};
+  std::vector<float> got = v;
+  fake_quant(std::span<float>(got), f, Rounding::HalfEven);
+  for (size_t i = 0; i < v.size(); ++i)
+    EXPECT_EQ(got[i], static_cast<float>(fake_quant(double(v[i]), f, Rounding::HalfEven)));
+  auto t2 = std::make_shared<ThresholdTable>(*t);
+  EXPECT_EQ(Format(6, 2, false, t2), f);
+  t2->levels[5] = 26;
+  EXPECT_NE(Format(6, 2, false, t2), f);
+  EXPECT_NE(Format(6, 2, false), f);
 }
 
 }  // namespace

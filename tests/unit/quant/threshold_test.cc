@@ -113,5 +113,53 @@ TEST(Threshold, IntegerFormKeepsOrderAndDropsCollapsedBins) {
     EXPECT_LT(coarse.thresholds[j - 1], coarse.thresholds[j]);
 }
 
+// Weights as a codebook (9.1 on the grid of 9.3): 2^bits levels whose bins hold about equal
+// shares of the weights, every weight decoded through the codebook, and the reported error
+// the codebook's.
+TEST(Threshold, WeightCodebookIsEquiprobableOnTheGrid) {
+  const std::vector<float> w = normal_sample(20000, 0.01, 0.05, 11);
+  for (bool empirical : {false, true}) {
+    SCOPED_TRACE(empirical ? "empirical" : "normal");
+    ThresholdWeightOptions o;
+    o.bits = 3;
+    o.empirical = empirical;
+    const NuuqChoice ch = threshold_codebook(w, o);
+    EXPECT_EQ(ch.grid.bits, default_threshold_grid_bits(3));
+    ASSERT_EQ(ch.codebook.levels.size(), 8u);
+    std::vector<int> count(8, 0);
+    double err = 0;
+    for (float v : w) {
+      const int64_t u = quantize_code(v, ch.grid, Rounding::HalfEven);
+      ++count[static_cast<size_t>(ch.codebook.index(u))];
+      const double d = v - dequantize(ch.codebook.decode(u), ch.grid);
+      err += d * d;
+    }
+    for (int c : count) EXPECT_NEAR(c, 2500, 250);
+    EXPECT_NEAR(ch.sq_error, err, 1e-9 * err);
+  }
+}
+
+// The empirical hybrid: zero exact, K - 1 positive bins of equal counts.
+TEST(Threshold, EmpiricalHybridSplitsThePositiveValues) {
+  std::vector<float> pos;
+  for (float v : normal_sample(9000, 0.0, 1.0, 5))
+    if (v > 0) pos.push_back(v);
+  const ThresholdQuantizer q = empirical_relu_hybrid(pos, 2);
+  ASSERT_EQ(q.levels.size(), 4u);
+  EXPECT_TRUE(q.zero_bin);
+  EXPECT_EQ(q.value(0.0), 0.0);
+  EXPECT_EQ(q.value(-1.0), 0.0);
+  std::vector<int> count(4, 0);
+  for (float v : pos) ++count[static_cast<size_t>(q.index(v))];
+  EXPECT_EQ(count[0], 0);
+  for (int k = 1; k < 4; ++k) EXPECT_NEAR(count[k], pos.size() / 3.0, 2);
+  int dropped = -1;
+  const Format f = threshold_format(q, 8, false, Rounding::HalfEven, &dropped);
+  EXPECT_EQ(dropped, 0);
+  ASSERT_TRUE(f.table);
+  EXPECT_EQ(quantize_code(0.0, f, Rounding::HalfEven), 0);
+  EXPECT_EQ(f.table->levels.size(), 4u);
+}
+
 }  // namespace
 }  // namespace gammaq::quant
