@@ -54,7 +54,14 @@ FmProposal propose(const stats::TensorStats& s, const FmRequest& q, FmProposal p
     r.fit["pre_sd"] = pre.sd;
   } else {
     // Two-sided normal of every value (a non-negative tensor without zeros: the same, its
-    // negative levels saturating to 0 on the unsigned grid).
+    // negative levels saturating to 0 on the unsigned grid, and a warning: 9.4.2 has no zero
+    // fraction to recover the pre-activation from).
+    if (hybrid) {
+      r.degenerate = true;
+      r.note =
+          "threshold: a non-negative tensor without exact zeros has no pre-activation to "
+          "recover (ALGORITHMS.md 9.4.2): two-sided normal bins of its values instead";
+    }
     const double mean = (s.positive().sum - s.negative().sum) / total;
     const double var = std::max(0.0, s.energy() / total - mean * mean);
     tq = normal_weights(mean, std::sqrt(var), q.bits);
@@ -79,8 +86,8 @@ FmProposal propose(const stats::TensorStats& s, const FmRequest& q, FmProposal p
   }
   r.sqnr_db = sqnr_db(signal, noise);
   if (dropped > 0)
-    r.note = str_cat(dropped, " of ", tq.levels.size(), " bins collapsed on the ", grid,
-                     "-bit grid (ALGORITHMS.md 9.3)");
+    r.note = str_cat(r.note.empty() ? "" : r.note + "; ", dropped, " of ", tq.levels.size(),
+                     " bins collapsed on the ", grid, "-bit grid (ALGORITHMS.md 9.3)");
   return p;
 }
 

@@ -274,5 +274,45 @@ TEST(FmMethods, DegenerateTensorsGetAFormat) {
   }
 }
 
+// threshold / threshold-emp (ALGORITHMS.md 9): a post-ReLU tensor gets the hybrid table -- the
+// exact-zero bin and K - 1 positive bins of about equal mass, so the code entropy is close to
+// H(p0) + (1 - p0) log2(K - 1) -- and a non-negative tensor without zeros the documented
+// fallback with a warning.
+TEST(FmMethods, ThresholdTablesFollowTheData) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.3f, 1.0f);
+  std::vector<float> v;
+  for (int i = 0; i < 40000; ++i) v.push_back(std::max(0.0f, d(rng)));
+  double zeros = 0;
+  for (float x : v) zeros += x == 0.0f;
+  const double p0 = zeros / static_cast<double>(v.size());
+  const double ideal =
+      -p0 * std::log2(p0) - (1 - p0) * std::log2(1 - p0) + (1 - p0) * std::log2(15);
+  for (const char* m : {"threshold", "threshold-emp"}) {
+    SCOPED_TRACE(m);
+    const FmProposal p = run(m, v, 4, false);
+    ASSERT_TRUE(p.result.format.table);
+    const ThresholdTable& t = *p.result.format.table;
+    EXPECT_TRUE(t.zero_bin);
+    EXPECT_EQ(t.levels.size(), 16u);
+    EXPECT_EQ(t.levels[0], 0);
+    EXPECT_FALSE(p.result.degenerate);
+    EXPECT_NEAR(code_entropy_bits(stats_of(v), p.result.format, Rounding::HalfEven), ideal, 0.1);
+    EXPECT_GT(p.result.sqnr_db, 10.0);
+    if (std::string(m) == "threshold") {
+      // 9.4.2 recovers the pre-activation N(0.3, 1) from the zero fraction and positive mean.
+      EXPECT_NEAR(p.result.fit.at("pre_mean"), 0.3, 0.05);
+      EXPECT_NEAR(p.result.fit.at("pre_sd"), 1.0, 0.05);
+    }
+  }
+  std::vector<float> positive;
+  for (float x : v)
+    if (x > 0) positive.push_back(x);
+  const FmProposal f = run("threshold", positive, 4, false);
+  EXPECT_TRUE(f.result.degenerate);
+  EXPECT_NE(f.result.note.find("9.4.2"), std::string::npos) << f.result.note;
+  ASSERT_TRUE(f.result.format.table);
+}
+
 }  // namespace
 }  // namespace gammaq::quant
