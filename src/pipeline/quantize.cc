@@ -65,7 +65,22 @@ double layer_weight_sqnr(const Tensor& w, const quant::LayerFormat& l, quant::Ro
   return quant::sqnr_db(signal, noise);
 }
 
-// NUUQ weights: a codebook per layer or per output channel.
+// Codebook weights (NUUQ, threshold quantizers): one codebook for the layer, or one per output
+// channel, each from `choose` on its weights; every channel on one grid width, each its own frac.
+template <typename Choose>
+void choose_codebooks(const Tensor& w, bool per_channel, quant::LayerFormat& l, Choose choose) {
+  const int64_t channels = per_channel ? w.shape[0] : 1;
+  const size_t per = w.data.size() / static_cast<size_t>(channels);
+  for (int64_t c = 0; c < channels; ++c) {
+    const quant::NuuqChoice ch =
+        choose(std::span<const float>(w.data).subspan(static_cast<size_t>(c) * per, per));
+    if (c == 0) l.weight = ch.grid;
+    if (per_channel) l.weight_channel_frac.push_back(ch.grid.frac);
+    l.weight_codebooks.push_back(ch.codebook);
+  }
+}
+
+// NUUQ weights: Q levels of the grid.
 void choose_nuuq_layer(const Tensor& w, int bits, const QuantizeOptions& o, quant::LayerFormat& l) {
   quant::NuuqOptions no;
   no.levels = o.wlevels;
@@ -75,18 +90,11 @@ void choose_nuuq_layer(const Tensor& w, int bits, const QuantizeOptions& o, quan
   no.lloyd = o.nuuq_lloyd;
   no.window = o.weight_window;
   no.rounding = o.rounding;
-  const int64_t channels = o.per_channel ? w.shape[0] : 1;
-  const size_t per = w.data.size() / static_cast<size_t>(channels);
-  for (int64_t c = 0; c < channels; ++c) {
-    const quant::NuuqChoice ch = quant::choose_nuuq(
-        std::span<const float>(w.data).subspan(static_cast<size_t>(c) * per, per), no);
-    if (c == 0) l.weight = ch.grid;
-    if (o.per_channel) l.weight_channel_frac.push_back(ch.grid.frac);
-    l.weight_codebooks.push_back(ch.codebook);
-  }
+  choose_codebooks(w, o.per_channel, l,
+                   [&](std::span<const float> part) { return quant::choose_nuuq(part, no); });
 }
 
-// Threshold-quantizer weights: a codebook of 2^bits equiprobable bins per layer or channel.
+// Threshold-quantizer weights: 2^bits equiprobable bins.
 void choose_threshold_layer(const Tensor& w, int bits, const QuantizeOptions& o,
                             quant::LayerFormat& l) {
   quant::ThresholdWeightOptions to;
@@ -95,16 +103,9 @@ void choose_threshold_layer(const Tensor& w, int bits, const QuantizeOptions& o,
   to.empirical = o.wthreshold == "empirical";
   to.lloyd = o.threshold_lloyd;
   to.rounding = o.rounding;
-  const int64_t channels = o.per_channel ? w.shape[0] : 1;
-  const size_t per = w.data.size() / static_cast<size_t>(channels);
-  // Every channel on one grid width; each its own frac.
-  for (int64_t c = 0; c < channels; ++c) {
-    const quant::NuuqChoice ch = quant::threshold_codebook(
-        std::span<const float>(w.data).subspan(static_cast<size_t>(c) * per, per), to);
-    if (c == 0) l.weight = ch.grid;
-    if (o.per_channel) l.weight_channel_frac.push_back(ch.grid.frac);
-    l.weight_codebooks.push_back(ch.codebook);
-  }
+  choose_codebooks(w, o.per_channel, l, [&](std::span<const float> part) {
+    return quant::threshold_codebook(part, to);
+  });
 }
 
 quant::LayerFormat choose_layer(const Graph& g, const Node& n, const QuantizeOptions& o) {
@@ -459,6 +460,7 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
     ++m.second_pass_tensors;
   }
   if (m.second_pass_tensors > 0) measure(emp, "calibrate (errors of candidate formats)");
+  std::vector<std::vector<float>> samples(g.values.size());  // per tensor, taken on first use
   for (size_t r = 0; r < requests.size(); ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int v : m.acts) {
@@ -472,8 +474,10 @@ std::vector<FeatureMapCalibration::Choice> FeatureMapCalibration::choose(
       const std::string& name = g.values[v].name;
       if (p.result.degenerate)
         out[r].warnings.push_back(str_cat("tensor '", name, "': ", p.result.note));
+      std::vector<float>& sample = samples[static_cast<size_t>(v)];
+      if (sample.empty()) sample = m.st[v]->sample();  // once per tensor, for every request
       p.result.fit["code_entropy_bits"] =
-          quant::code_entropy_bits(*m.st[v], p.result.format, o.rounding);
+          quant::code_entropy_bits(*m.st[v], sample, p.result.format, o.rounding);
       out[r].proposed_frac[name] = p.result.format.frac;
       out[r].activations[name] = std::move(p.result);
     }

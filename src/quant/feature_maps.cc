@@ -351,11 +351,11 @@ FmProposal propose_ggd(const stats::TensorStats& s, const FmRequest& q, FmPropos
 EmpiricalErrors::EmpiricalErrors(std::vector<Format> candidates, Rounding rounding)
     : fmt_(std::move(candidates)), err_(fmt_.size(), 0.0), rounding_(rounding) {}
 
-double code_entropy_bits(const stats::TensorStats& s, const Format& f, Rounding rounding) {
+double code_entropy_bits(const stats::TensorStats& s, std::span<const float> nonzero,
+                         const Format& f, Rounding rounding) {
   const double total = static_cast<double>(s.total() - s.nonfinite());
   if (!(total > 0)) return 0.0;
   const double p0 = static_cast<double>(s.zeros()) / total;
-  const std::vector<float> nonzero = s.sample();
   std::vector<int64_t> codes;
   codes.reserve(nonzero.size());
   for (float v : nonzero) codes.push_back(quantize_code(v, f, rounding));

@@ -124,8 +124,9 @@ void decide_fm_format(FmProposal& p, const EmpiricalErrors& errors, double energ
 
 // The entropy [bits] of the codes format f gives the calibration values -- what an entropy
 // coder could store them in: the sample's non-zero values weighted by their share, the exact
-// zeros by theirs (exact when the sample holds every non-zero value).
-[[nodiscard]] double code_entropy_bits(const stats::TensorStats& s, const Format& f,
-                                       Rounding rounding);
+// zeros by theirs (exact when the sample holds every non-zero value). `nonzero`: s.sample(),
+// which callers scoring many formats of one tensor take once.
+[[nodiscard]] double code_entropy_bits(const stats::TensorStats& s, std::span<const float> nonzero,
+                                       const Format& f, Rounding rounding);
 
 }  // namespace gammaq::quant

@@ -51,6 +51,18 @@ void expect_input_error(const Result& r, std::initializer_list<std::string> name
     EXPECT_NE(r.err.find(n), std::string::npos) << n << " not in: " << r.err;
 }
 
+// A quantize DIR scores `top1` on fashion-mnist:test[0:64] twice more: its plan through eval
+// --quant (the simulation) and DIR through run (the integer engine).
+void expect_scored_alike(const std::string& out, const nlohmann::json& top1) {
+  const Result e = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:64]' --quant " + out +
+                          "/quant.json --json --threads 1");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_EQ(nlohmann::json::parse(e.out)["top1"], top1);
+  const Result r = gammaq("run " + out + " --data 'fashion-mnist:test[0:64]' --json --threads 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["top1"], top1);
+}
+
 std::string write_bytes(const std::string& name, const std::string& bytes) {
   const std::string path = test::temp_dir() + "/" + name;
   std::ofstream(path, std::ios::binary) << bytes;
@@ -436,13 +448,7 @@ TEST(CliTest, NuuqWeightsQuantizeEvalRunAndExport) {
   EXPECT_NEAR(ws["bits_stored"].get<double>(), 1.6, 0.01);
   EXPECT_LT(ws["bytes"].get<int64_t>(), ws["uniform_bytes"].get<int64_t>() / 4);
   EXPECT_EQ(ws["float_bytes"].get<int64_t>(), 4 * ws["weights"].get<int64_t>());
-  const Result e = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:64]' --quant " + out +
-                          "/quant.json --json --threads 1");
-  ASSERT_EQ(e.code, 0) << e.err;
-  EXPECT_EQ(nlohmann::json::parse(e.out)["top1"], s["quantized"]["top1"]);
-  const Result r = gammaq("run " + out + " --data 'fashion-mnist:test[0:64]' --json --threads 1");
-  ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(r.out)["top1"], s["quantized"]["top1"]);
+  ASSERT_NO_FATAL_FAILURE(expect_scored_alike(out, s["quantized"]["top1"]));
   const Result c = gammaq("export " + out + " --format c -o " + out + "/c");
   ASSERT_EQ(c.code, 0) << c.err;
 
@@ -483,13 +489,7 @@ TEST(CliTest, ThresholdQuantizersQuantizeRunExportAndCompare) {
   EXPECT_GT(tables, 10);
   for (const auto& [name, l] : plan["layers"].items())
     EXPECT_LE(l["weight"]["codebooks"][0]["levels"].size(), 16u) << name;
-  const Result e = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:64]' --quant " + out +
-                          "/quant.json --json --threads 1");
-  ASSERT_EQ(e.code, 0) << e.err;
-  EXPECT_EQ(nlohmann::json::parse(e.out)["top1"], s["quantized"]["top1"]);
-  const Result r = gammaq("run " + out + " --data 'fashion-mnist:test[0:64]' --json --threads 1");
-  ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(r.out)["top1"], s["quantized"]["top1"]);
+  ASSERT_NO_FATAL_FAILURE(expect_scored_alike(out, s["quantized"]["top1"]));
   const Result c = gammaq("export " + out + " --format c -o " + out + "/c");
   ASSERT_EQ(c.code, 0) << c.err;
   EXPECT_NE(slurp(out + "/c/gq_googlenet.h").find("_tacc"), std::string::npos);

@@ -20,10 +20,9 @@
 namespace gammaq::quant {
 namespace {
 
-// The non-zero sample with zeros added in the data's proportion (signed quantizers, whose
+// The non-zero sample `v` with zeros added in the data's proportion (signed quantizers, whose
 // bin around 0 holds them).
-std::vector<float> sample_with_zeros(const stats::TensorStats& s) {
-  std::vector<float> v = s.sample();
+std::vector<float> sample_with_zeros(const stats::TensorStats& s, std::vector<float> v) {
   const double nonzero = static_cast<double>(s.positive().count + s.negative().count);
   const auto zeros = static_cast<size_t>(
       std::llround(static_cast<double>(v.size()) * static_cast<double>(s.zeros()) / nonzero));
@@ -37,12 +36,14 @@ FmProposal propose(const stats::TensorStats& s, const FmRequest& q, FmProposal p
   const double p0 = static_cast<double>(s.zeros()) / total;
   const bool hybrid = !q.is_signed || s.one_sided();
   ThresholdQuantizer tq;
+  const std::vector<float> nonzero = s.sample();
+  // What the quantizer is fitted on: the positive values (hybrid), or every value.
   std::vector<float> sample;
   if (hybrid) {
-    for (float v : s.sample())
+    for (float v : nonzero)
       if (v > 0) sample.push_back(v);
   } else {
-    sample = sample_with_zeros(s);
+    sample = sample_with_zeros(s, nonzero);
   }
   if (empirical) {
     tq = hybrid ? empirical_relu_hybrid(sample, q.bits) : empirical_weights(sample, q.bits);
@@ -75,7 +76,6 @@ FmProposal propose(const stats::TensorStats& s, const FmRequest& q, FmProposal p
   r.format = threshold_format(tq, grid, q.is_signed, q.options.rounding, &dropped);
   r.fit["zero_fraction"] = p0;
   r.fit["bins"] = static_cast<double>(r.format.table->levels.size());
-  const std::vector<float> nonzero = s.sample();
   // Local SQNR (6.1) of the integer table on the sample (zeros in proportion where their bin
   // does not hold them exactly); exact when the sample holds every value.
   double signal = 0, noise = 0;
