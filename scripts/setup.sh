@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev nlohmann-json3-dev libcli11-dev
-  libstb-dev zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev clang-format-14 libboost-math-dev)
+  libstb-dev zlib1g-dev dataset-fashion-mnist clang-14 libclang-rt-14-dev clang-format-14 libboost-math-dev
+  chromium)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
@@ -25,8 +26,10 @@ if ((${#missing[@]})); then
     "${missing[@]}" >/dev/null
 fi
 
-# ONNX Runtime for cross-checks and benchmarks (npm onnxruntime-node, --ignore-scripts).
-bash scripts/setup_ort.sh || echo "setup: ONNX Runtime unavailable; ORT cross-checks will be skipped" >&2
+# npm packages (--ignore-scripts): onnxruntime-node for ORT cross-checks and benchmarks,
+# puppeteer-core for the HTML report check in headless chromium (scripts/report_check.js).
+bash scripts/setup_ort.sh ||
+  echo "setup: npm packages unavailable; ORT cross-checks and the browser report check will be skipped" >&2
 
 build="${GAMMAQ_BUILD_DIR:-build}"
 if [ ! -f "$build/build.ninja" ]; then

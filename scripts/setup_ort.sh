@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs onnxruntime-node (exact version pinned in scripts/package.json and
-# package-lock.json) into scripts/node_modules. Idempotent and quiet on success.
+# Installs the npm packages pinned in scripts/package.json and package-lock.json into
+# scripts/node_modules: onnxruntime-node (ORT cross-checks, benchmarks) and puppeteer-core
+# (report_check.js drives the Debian chromium that setup.sh installs; puppeteer-core never
+# downloads a browser). Idempotent and quiet on success.
 #
-# The package's own install script is skipped (--ignore-scripts): it only
+# Install scripts are skipped (--ignore-scripts): onnxruntime-node's only
 # downloads optional CUDA/TensorRT providers, which fails offline. The CPU
 # runtime ships inside the npm package itself:
 #   node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node
@@ -22,15 +24,18 @@ die() {
 command -v node >/dev/null 2>&1 || die "node not found on PATH (Node.js 20 is what this was tested with)"
 command -v npm >/dev/null 2>&1 || die "npm not found on PATH"
 
-# Succeeds when the pinned onnxruntime-node is installed and its native binding loads.
+# Succeeds when every pinned package is installed at its pinned version, the native
+# onnxruntime-node binding loads and puppeteer-core loads.
 check() {
   node -e '
     "use strict";
-    const want = require("./package.json").dependencies["onnxruntime-node"];
-    const have = require("onnxruntime-node/package.json").version;
-    if (have !== want) throw new Error(`onnxruntime-node ${have} installed, ${want} pinned`);
+    for (const [name, want] of Object.entries(require("./package.json").dependencies)) {
+      const have = require(`${name}/package.json`).version;
+      if (have !== want) throw new Error(`${name} ${have} installed, ${want} pinned`);
+    }
     const ort = require("onnxruntime-node");
     if (typeof ort.InferenceSession !== "function") throw new Error("no InferenceSession export");
+    if (typeof require("puppeteer-core").launch !== "function") throw new Error("no puppeteer-core launch export");
   '
 }
 
@@ -60,5 +65,5 @@ fi
 
 if ! check >"$log" 2>&1; then
   sed 's/^/  /' "$log" | tail -n 10 >&2
-  die "onnxruntime-node was installed but require('onnxruntime-node') fails (log above)"
+  die "npm packages were installed but do not load (log above)"
 fi
