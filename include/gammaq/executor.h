@@ -77,6 +77,10 @@ class Executor {
   [[nodiscard]] const Tensor& value(int id);
   // With integer numerics: the codes of activation `id` from the last run (NCHW).
   [[nodiscard]] const std::vector<int32_t>& codes(int id) const;
+  // With a simulation, keep_unquantized and Reference kernels: activation `id`'s values from
+  // the last run before they were rounded to its format (after any fused activation); empty
+  // for a value that is not rounded, or under Fast kernels.
+  [[nodiscard]] const std::vector<float>& unquantized(int id) const;
   // The kernel that ran node `node_index` in the last run ("reference", or oneDNN's name).
   [[nodiscard]] std::string kernel_name(size_t node_index);
   void set_tap(Tap tap) { tap_ = std::move(tap); }

@@ -58,6 +58,12 @@ const std::vector<int32_t>& Executor::codes(int id) const {
   return codes_[static_cast<size_t>(id)];
 }
 
+const std::vector<float>& Executor::unquantized(int id) const {
+  static const std::vector<float> none;
+  const auto i = static_cast<size_t>(id);
+  return i < raw_.size() ? raw_[i] : none;
+}
+
 const Tensor& Executor::value(int id) {
   if (options_.integer) {  // dequantized on demand
     Shape s = g_.values[static_cast<size_t>(id)].shape;

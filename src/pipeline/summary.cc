@@ -56,10 +56,12 @@ WeightStorage weight_storage(const Graph& g, const quant::QuantPlan& plan) {
 
 std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy& float_acc,
                          const Accuracy& quant_acc, double seconds_evaluate,
-                         const std::string& tune) {
+                         const std::string& tune, const std::string& command) {
   const quant::QuantPlan& p = r.plan;
   Json j;
   j["model"] = p.model;
+  j["model_sha256"] = p.model_sha256;
+  if (!command.empty()) j["command"] = command;
   j["method"] = p.method;
   j["mode"] = p.mode;
   j["wbits"] = p.wbits;

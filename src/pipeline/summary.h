@@ -25,6 +25,7 @@ struct WeightStorage {
 
 [[nodiscard]] std::string summary_json(const Graph& g, const QuantizeReport& report,
                                        const Accuracy& float_acc, const Accuracy& quant_acc,
-                                       double seconds_evaluate, const std::string& tune);
+                                       double seconds_evaluate, const std::string& tune,
+                                       const std::string& command = "");
 
 }  // namespace gammaq

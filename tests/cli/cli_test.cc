@@ -173,7 +173,7 @@ TEST(CliTest, BadOptions) {
 // quantize writes quant.json and summary.json; eval --quant on the saved plan reproduces the
 // quantized accuracy quantize reported on the same images.
 TEST(CliTest, QuantizeThenEvalTheSavedPlan) {
-  const std::string out = test::temp_dir() + "/q";
+  const std::string out = test::temp_dir() + "/report-q";
   const Result q = gammaq("quantize " + kModel +
                           " --calib 'fashion-mnist:train[0:256]' --test 'fashion-mnist:test[0:256]'"
                           " --wbits 8 --abits 8 --json --quiet --threads 1 --out " +
@@ -449,7 +449,7 @@ TEST(CliTest, NuuqWeightsQuantizeEvalRunAndExport) {
   EXPECT_LT(ws["bytes"].get<int64_t>(), ws["uniform_bytes"].get<int64_t>() / 4);
   EXPECT_EQ(ws["float_bytes"].get<int64_t>(), 4 * ws["weights"].get<int64_t>());
   ASSERT_NO_FATAL_FAILURE(expect_scored_alike(out, s["quantized"]["top1"]));
-  const Result c = gammaq("export " + out + " --format c -o " + out + "/c");
+  const Result c = gammaq("export " + out + " --format c -o " + out + "/report-c");
   ASSERT_EQ(c.code, 0) << c.err;
 
   auto plan = nlohmann::json::parse(slurp(out + "/quant.json"));
@@ -490,9 +490,9 @@ TEST(CliTest, ThresholdQuantizersQuantizeRunExportAndCompare) {
   for (const auto& [name, l] : plan["layers"].items())
     EXPECT_LE(l["weight"]["codebooks"][0]["levels"].size(), 16u) << name;
   ASSERT_NO_FATAL_FAILURE(expect_scored_alike(out, s["quantized"]["top1"]));
-  const Result c = gammaq("export " + out + " --format c -o " + out + "/c");
+  const Result c = gammaq("export " + out + " --format c -o " + out + "/report-c");
   ASSERT_EQ(c.code, 0) << c.err;
-  EXPECT_NE(slurp(out + "/c/gq_googlenet.h").find("_tacc"), std::string::npos);
+  EXPECT_NE(slurp(out + "/report-c/gq_googlenet.h").find("_tacc"), std::string::npos);
   expect_input_error(gammaq("export " + out + " --format qdq -o " + out + "/m.onnx"),
                      {"threshold"});
   EXPECT_FALSE(fs::exists(out + "/m.onnx"));
@@ -585,6 +585,109 @@ TEST(CliTest, RunTheQuantizedModelOnIntegers) {
   expect_input_error(gammaq("export " + out + " --format qdq -o " + wq + "/no/dir/x.onnx"),
                      {wq + "/no/dir/x.onnx", "cannot write"});
   EXPECT_FALSE(fs::exists(wq + "/x.onnx"));
+}
+
+}  // namespace
+}  // namespace gammaq
+
+namespace gammaq {
+namespace {
+
+size_t occurrences(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+// quantize --report draws the page; report DIR draws the same page again from the folder; report
+// --data measures the same diagnostics on the same images whatever the thread count.
+TEST(CliTest, ReportFromQuantizeAndFromTheFolder) {
+  const std::string out = test::temp_dir() + "/report-q";
+  const Result q = gammaq("quantize " + kModel +
+                          " --calib 'fashion-mnist:train[0:64]' --test 'fashion-mnist:test[0:64]'"
+                          " --wbits 6 --abits 6 --report --report-images 16 --quiet --threads 1"
+                          " --out " +
+                          out);
+  ASSERT_EQ(q.code, 0) << q.err;
+  EXPECT_TRUE(q.err.empty()) << q.err;  // --quiet
+  const std::string page = slurp(out + "/report.html");
+  ASSERT_FALSE(page.empty());
+  const auto summary = nlohmann::json::parse(slurp(out + "/summary.json"));
+  EXPECT_NE(summary["command"].get<std::string>().find("--report-images 16"), std::string::npos);
+  EXPECT_NE(page.find("--report-images 16"), std::string::npos);  // the command line is shown
+  const auto diag = nlohmann::json::parse(slurp(out + "/diagnostics.json"));
+  EXPECT_EQ(diag["images"], 16);
+  EXPECT_EQ(occurrences(page, "class=\"gq-figure\""),
+            2 + diag["tensors"].size() +
+                static_cast<size_t>(
+                    std::count_if(diag["layers"].begin(), diag["layers"].end(),
+                                  [](const nlohmann::json& l) { return l.contains("weight"); })));
+
+  const Result r = gammaq("report " + out + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(slurp(out + "/report.html"), page);
+
+  const Result d = gammaq("report " + out +
+                          " --data 'fashion-mnist:test[0:16]' --images 16 --threads 2 --quiet"
+                          " --out " +
+                          out + "/again.html");
+  ASSERT_EQ(d.code, 0) << d.err;
+  const auto again = nlohmann::json::parse(slurp(out + "/diagnostics.json"));
+  EXPECT_EQ(again["tensors"], diag["tensors"]);
+  EXPECT_EQ(again["layers"], diag["layers"]);
+  EXPECT_TRUE(fs::exists(out + "/again.html"));
+}
+
+TEST(CliTest, ReportBadFoldersWriteNothing) {
+  const std::string root = test::temp_dir();
+  expect_input_error(gammaq("report " + root + "/report-missing"), {"report-missing"});
+  fs::create_directories(root + "/report-empty");
+  expect_input_error(gammaq("report " + root + "/report-empty"), {"report-empty", "summary.json"});
+  EXPECT_FALSE(fs::exists(root + "/empty/report.html"));
+
+  fs::create_directories(root + "/report-corrupt");
+  write_text_file(root + "/report-corrupt/summary.json", "{\"model\": \"googlenet\", \"lay");
+  expect_input_error(gammaq("report " + root + "/report-corrupt"), {"summary.json"});
+  EXPECT_FALSE(fs::exists(root + "/report-corrupt/report.html"));
+
+  const std::string q = root + "/report-bad-q";
+  const Result ok = gammaq("quantize " + kModel +
+                           " --calib 'fashion-mnist:train[0:16]' --quiet --threads 1 --out " + q);
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  write_text_file(q + "/sweep.json", "{\"model\": \"vgg\", \"bits\": [4], \"rows\": []}");
+  expect_input_error(gammaq("report " + q), {"sweep.json", "vgg"});
+  EXPECT_FALSE(fs::exists(q + "/report.html"));
+  fs::remove(q + "/sweep.json");
+  write_text_file(q + "/quant.json", "[1, 2]");
+  expect_input_error(gammaq("report " + q + " --data 'fashion-mnist:test[0:4]'"), {"quant.json"});
+  EXPECT_FALSE(fs::exists(q + "/diagnostics.json"));
+  EXPECT_FALSE(fs::exists(q + "/report.html"));
+  fs::remove(q + "/quant.json");
+  expect_input_error(gammaq("report " + q + " --out " + root + "/no/such/dir/report.html"),
+                     {"report.html"});
+  EXPECT_FALSE(fs::exists(root + "/no"));
+  expect_input_error(gammaq("report " + q + " --data 'fashion-mnist:test[0:4]' --images 0"),
+                     {"--images"});
+}
+
+TEST(CliTest, SweepAndCompareDrawTheirReports) {
+  const std::string root = test::temp_dir();
+  const std::string data = " --calib 'fashion-mnist:train[0:32]' --test 'fashion-mnist:test[0:32]'";
+  const Result c = gammaq("compare " + kModel + data +
+                          " --bits 4,8 --methods ggd,max --quiet --threads 1 --report --out " +
+                          root + "/report-c");
+  ASSERT_EQ(c.code, 0) << c.err;
+  const std::string cp = slurp(root + "/report-c/report.html");
+  for (const char* id : {"id=\"compare-top1\"", "id=\"compare-sqnr-4\"", "id=\"compare-sqnr-8\""})
+    EXPECT_NE(cp.find(id), std::string::npos) << id;
+  EXPECT_GT(nlohmann::json::parse(slurp(root + "/report-c/compare.json"))["tensors"].size(), 10u);
+  const Result s = gammaq("sweep " + kModel + data +
+                          " --bits 4,8 --schemes WQ,WQ_FQ --quiet --threads 1 --report --out " +
+                          root + "/report-s");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(slurp(root + "/report-s/report.html").find("id=\"sweep-top1\""), std::string::npos);
+  expect_input_error(gammaq("compare " + kModel + data + " --bits 4 --methods ggd --report"),
+                     {"--report", "--out"});
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ struct CompareArgs {
   int threads = 0;
   int64_t limit = -1, test_limit = -1, val_limit = -1, batch = 64;
   double warn_points = 1.0;
-  bool quiet = false, json = false;
+  bool quiet = false, json = false, report = false;
   PreprocessFlags pre;
 } args;
 
@@ -96,6 +96,8 @@ int run_compare() {
     }
   }
   co.stats_per_width = args.calib_weights == "quantized";
+  if (args.report && args.out.empty())
+    throw Error(ErrorKind::InvalidOption, "--report needs --out (the folder the report reads)");
   if (!(args.warn_points >= 0))
     throw Error(ErrorKind::InvalidOption, "--warn-points: must be a number >= 0");
   QuantizeOptions base;
@@ -206,6 +208,7 @@ int run_compare() {
 
   nlohmann::ordered_json j;
   j["model"] = g.name;
+  j["model_sha256"] = base.model_sha256;
   j["calib"] = args.calib;
   j["scored_on"] = args.test;
   if (val) j["warnings_on"] = args.val;
@@ -213,6 +216,13 @@ int run_compare() {
   j["calib_weights"] = args.calib_weights;
   j["float"] = {{"top1", fa.top1()}, {"top5", fa.top5()}, {"images", fa.images}};
   if (val) j["float_val"] = {{"top1", fv.top1()}, {"top5", fv.top5()}, {"images", fv.images}};
+  // Feature maps in graph order (the report draws SQNR per layer in this order).
+  auto& order = j["tensors"] = nlohmann::ordered_json::array();
+  std::vector<int> ids{g.input};
+  for (const Node& n : g.nodes) ids.push_back(n.outputs[0]);
+  for (int id : ids)
+    if (!rep.rows.empty() && rep.rows.front().plan.activations.count(g.values[id].name))
+      order.push_back(g.values[id].name);
   j["passes"] = rep.passes;
   j["evaluations"] = evaluations;
   j["shared_seconds"] = {{"calibrate", rep.seconds_calibrate},
@@ -295,6 +305,7 @@ int run_compare() {
       write_text_file(args.out + "/" + plan_file(r), quant::plan_to_json(r.plan));
     write_text_file(args.out + "/compare.json", j.dump(1) + "\n");
     write_text_file(args.out + "/compare.md", md.str());
+    if (args.report) write_report(args.out);
   }
   if (args.json)
     std::cout << j.dump(1) << "\n";
@@ -336,6 +347,8 @@ void add_compare(CLI::App& app, Subcommand& run) {
   sub->add_option("--batch", args.batch, "images per batch (default 64)");
   sub->add_option("--threads", args.threads, "kernel threads")->check(CLI::Range(0, 1024));
   sub->add_flag("--json", args.json, "print compare.json on stdout instead of the tables");
+  sub->add_flag("--report", args.report,
+                "also draw OUT/report.html (accuracy and SQNR per layer for every method)");
   sub->add_flag("--quiet", args.quiet, "no progress on stderr");
   args.pre.add_to(*sub);
   sub->callback([&run] { run = run_compare; });

@@ -14,6 +14,7 @@
 #include "pipeline/quantize.h"
 #include "pipeline/summary.h"
 #include "quant/methods/method.h"
+#include "report/diagnostics.h"
 
 namespace gammaq::cli {
 namespace {
@@ -27,7 +28,8 @@ struct QuantizeArgs {
   int64_t val_limit = -1, cache_mb = 4096;
   bool no_cache = false, no_memo = false;
   int64_t limit = -1, test_limit = -1, batch = 64;
-  bool float_activations = false, quiet = false, json = false;
+  bool float_activations = false, quiet = false, json = false, report = false;
+  int64_t report_images = 200;
   PreprocessFlags pre;
 } args;
 
@@ -125,16 +127,30 @@ int run_quantize() {
     qa = evaluate_on(g, *score, &fq, impl, "evaluate quantized");
     eval_seconds = now_seconds() - t0;
   }
+  std::string diagnostics;
+  if (args.report) {  // measured before anything is written: a failure leaves no partial DIR
+    Dataset& data = score ? *score : *calib;
+    report::DiagnoseOptions d;
+    d.images = args.report_images;
+    d.threads = args.threads;
+    d.data = score ? score_spec : args.calib;
+    Progress progress("diagnose", std::min(args.report_images, data.size()), args.quiet);
+    d.progress = [&](int64_t done, int64_t) { progress.update(done); };
+    diagnostics = report::diagnose(g, rep.plan, data, d).dump(1) + "\n";
+    progress.finish();
+  }
   std::filesystem::create_directories(args.out);
   write_text_file(args.out + "/quant.json", quant::plan_to_json(rep.plan));
+  if (!diagnostics.empty()) write_text_file(args.out + "/diagnostics.json", diagnostics);
   {  // the model beside its formats, so DIR alone is a quantized model (gammaq run DIR)
     std::ifstream f(args.model, std::ios::binary);
     std::stringstream bytes;
     bytes << f.rdbuf();
     write_text_file(args.out + "/model.onnx", bytes.str());
   }
-  const std::string summary = summary_json(g, rep, fa, qa, eval_seconds, args.tune);
+  const std::string summary = summary_json(g, rep, fa, qa, eval_seconds, args.tune, command_line());
   write_text_file(args.out + "/summary.json", summary);
+  if (args.report) write_report(args.out);
   if (args.json) {
     std::cout << summary;
   } else {
@@ -158,7 +174,8 @@ int run_quantize() {
           static_cast<long long>(ws.float_bytes), args.wbits,
           static_cast<long long>(ws.uniform_bytes));
     }
-    std::printf("  wrote %s/quant.json, summary.json and model.onnx\n", args.out.c_str());
+    std::printf("  wrote %s/quant.json, summary.json and model.onnx%s\n", args.out.c_str(),
+                args.report ? ", diagnostics.json and report.html" : "");
   }
   return 0;
 }
@@ -211,6 +228,11 @@ void add_quantize(CLI::App& app, Subcommand& run) {
                 "evaluate candidates seen before again (same result; measures the prefix cache)");
   sub->add_option("--cache-mb", args.cache_mb,
                   "bound on the tuning cache (default 4096 MiB; above it, no cache)");
+  sub->add_flag("--report", args.report,
+                "also measure diagnostics (diagnostics.json) and draw DIR/report.html");
+  sub->add_option("--report-images", args.report_images,
+                  "images the diagnostics use (default 200, of --test, else --val, else --calib)")
+      ->check(CLI::PositiveNumber);
   sub->add_flag("--json", args.json, "print summary.json on stdout");
   sub->add_flag("--quiet", args.quiet, "no progress on stderr");
   args.pre.add_to(*sub);

@@ -31,7 +31,7 @@ struct SweepArgs {
   int threads = 0, bft_k = 1;
   double bft_z = 1.645;
   bool no_cache = false;
-  bool quiet = false;
+  bool quiet = false, report = false;
   PreprocessFlags pre;
 } args;
 
@@ -103,6 +103,7 @@ int run_sweep() {
 
   nlohmann::ordered_json j;
   j["model"] = g.name;
+  j["model_sha256"] = fingerprint;
   j["calib"] = args.calib;
   j["scored_on"] = score_spec;
   j["mode"] = args.mode;
@@ -213,6 +214,7 @@ int run_sweep() {
   std::filesystem::create_directories(args.out);
   write_text_file(args.out + "/sweep.json", j.dump(1) + "\n");
   write_text_file(args.out + "/sweep.md", std::string(head) + md.str() + sqnr_md);
+  if (args.report) write_report(args.out);
   std::printf("%s%s%s", head, md.str().c_str(), sqnr_md.c_str());
   return 0;
 }
@@ -241,6 +243,7 @@ void add_sweep(CLI::App& app, Subcommand& run) {
   sub->add_option("--test-limit", args.test_limit, "images to score");
   sub->add_option("--batch", args.batch, "images per batch (default 64)");
   sub->add_option("--threads", args.threads, "kernel threads")->check(CLI::Range(0, 1024));
+  sub->add_flag("--report", args.report, "also draw OUT/report.html (accuracy against bits)");
   sub->add_flag("--quiet", args.quiet, "no progress on stderr");
   args.pre.add_to(*sub);
   sub->callback([&run] { run = run_sweep; });

@@ -8,10 +8,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.h"
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "kernels/fast/fast.h"
 #include "onnx/import.h"
+#include "report/html.h"
 
 namespace gammaq::cli {
 
@@ -248,6 +250,33 @@ void Progress::update(int64_t done, const std::string& extra) {
 
 void Progress::finish() {
   if (!quiet_ && tty_) std::fprintf(stderr, "\n");
+}
+
+namespace {
+std::string& command_line_storage() {
+  static std::string line;
+  return line;
+}
+}  // namespace
+
+void set_command_line(int argc, char** argv) {
+  std::string& line = command_line_storage();
+  line.clear();
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.find_first_of(" \t\"'$") != std::string::npos) a = "'" + a + "'";
+    line += (i ? " " : "") + a;
+  }
+}
+
+const std::string& command_line() { return command_line_storage(); }
+
+std::string write_report(const std::string& dir, const std::string& out) {
+  const report::ReportInputs in = report::load_report_inputs(dir);
+  const std::string html = report::render_html(in);
+  const std::string path = out.empty() ? dir + "/report.html" : out;
+  write_text_file(path, html);
+  return path;
 }
 
 }  // namespace gammaq::cli

@@ -90,6 +90,14 @@ class Progress {
 
 [[nodiscard]] double now_seconds();
 
+// The command line this process was started with (main sets it), for summary.json.
+void set_command_line(int argc, char** argv);
+[[nodiscard]] const std::string& command_line();
+
+// Draws DIR's report.html (or `out`) from the JSON files in DIR (src/report/html.h); returns
+// the path written. Errors name the file at fault; nothing is written then.
+std::string write_report(const std::string& dir, const std::string& out = "");
+
 // Opens SPEC for model g and checks it up front, naming the spec in every error: it must hold
 // at least one image, its image shape must match the model input, and (when `labelled`) it must
 // carry labels.
@@ -118,5 +126,6 @@ void add_export(CLI::App& app, Subcommand& run);
 void add_sweep(CLI::App& app, Subcommand& run);
 void add_mixed(CLI::App& app, Subcommand& run);
 void add_compare(CLI::App& app, Subcommand& run);
+void add_report(CLI::App& app, Subcommand& run);
 
 }  // namespace gammaq::cli
