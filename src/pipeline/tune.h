@@ -14,7 +14,9 @@
 // score from the memo instead of running the validation set again.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,6 +51,13 @@ struct TuneScore {
   int64_t images = 0, top1 = 0, top5 = 0;
   double log_prob = 0.0;
   std::vector<uint8_t> hit;  // per image: bit 0 top-1, bit 1 top-5
+  // With a reference (TuningSet::keep_reference): sum of the reference logits squared and of
+  // their differences from these logits squared (6.1's SQNR of the network output).
+  double output_signal = 0, output_noise = 0;
+  [[nodiscard]] double output_sqnr_db() const {
+    return output_noise > 0 ? 10.0 * std::log10(output_signal / output_noise)
+                            : std::numeric_limits<double>::infinity();
+  }
   [[nodiscard]] double metric(const TuneOptions& o) const {
     return images ? (o.c0 * static_cast<double>(top1) + o.c1 * static_cast<double>(top5)) /
                         static_cast<double>(images)

@@ -618,6 +618,83 @@ std::string compare_section(const ReportInputs& in, const std::vector<std::strin
   return o.str();
 }
 
+std::string sensitivity_section(const ReportInputs& in) {
+  const Json& s = *in.sensitivity;
+  std::ostringstream o;
+  const std::string bits = text(s, "bits");
+  o << "<section id=\"sensitivity\"><h2>Sensitivity: which tensor to keep wider</h2><p>Each "
+       "tensor rounded alone to "
+    << bits << " bits, everything else float, scored on " << text(s, "images")
+    << " images of <code>" << escape(text(s, "val")) << "</code>: float top-1 "
+    << pct(dbl(s, "float_top1")) << "%, every tensor at " << bits << " bits "
+    << pct(dbl(s, "all_top1")) << "%.</p>";
+  const Json& layers = s["layers"];
+  const size_t shown = std::min<size_t>(layers.size(), 30);
+  std::vector<std::string> names;
+  std::vector<double> lo, hi, loss, x, sqnr;
+  double top = 0.5, slo = 0, shi = 10;
+  for (size_t i = 0; i < shown; ++i) {
+    const Json& l = layers[i];
+    names.push_back(text(l, "tensor") + " " + text(l, "name"));
+    const double v = 100 * (dbl(s, "float_top1") - dbl(l, "top1"));
+    lo.push_back(static_cast<double>(i) - 0.4);
+    hi.push_back(static_cast<double>(i) + 0.4);
+    loss.push_back(v);
+    top = std::max(top, v);
+    x.push_back(static_cast<double>(i));
+    sqnr.push_back(dbl(l, "sqnr_db"));
+    if (std::isfinite(sqnr.back()))
+      slo = std::min(slo, sqnr.back()), shi = std::max(shi, sqnr.back());
+  }
+  if (shown > 0) {
+    Chart c("sensitivity-loss", "Top-1 lost with only this tensor at " + bits + " bits", 860, 280);
+    c.x_categories(names);
+    c.y_axis(0, top * 1.1, "top-1 loss (points)");
+    c.bars(lo, hi, loss, palette(1));
+    std::string cap = "The " + std::to_string(shown) +
+                      " most sensitive tensors, worst first (x: rank; tooltips and the table "
+                      "below name them): ";
+    for (size_t i = 0; i < std::min<size_t>(shown, 5); ++i)
+      cap += (i ? ", " : "") + std::to_string(i) + " = " + escape(names[i]);
+    o << c.html(cap + ".");
+    Chart q("sensitivity-sqnr", "Output SQNR with only this tensor at " + bits + " bits", 860, 260);
+    q.x_categories(names);
+    q.y_axis(std::floor(slo / 5) * 5, std::ceil(shi / 5) * 5 + 5, "logits SQNR (dB)");
+    q.line(x, sqnr, palette(0), "", false, true, names);
+    o << q.html("SQNR of the network's logits against the float network's, same ranking.");
+  }
+  if (const Json* sg = child(s, "suggestion")) {
+    o << "<p><b>Suggestion:</b> keep the first " << sg->value("keep", Json::array()).size()
+      << " tensors of the ranking at " << text(*sg, "bits") << " bits. Predicted loss "
+      << fixed(dbl(*sg, "predicted_loss"), 2) << " points (the sum of the isolated losses of the "
+      << "tensors left at " << bits << " bits); measured by running it: <b>"
+      << fixed(dbl(*sg, "measured_loss"), 2) << " points</b> against a target of "
+      << fixed(dbl(*sg, "max_loss"), 2) << " ("
+      << (sg->value("met", false) ? "met" : "<span class=\"bad\">not met</span>") << ")";
+    if (std::isfinite(dbl(*sg, "test_loss")))
+      o << "; " << fixed(dbl(*sg, "test_loss"), 2) << " points on <code>"
+        << escape(text(*sg, "test")) << "</code>";
+    o << ".</p>";
+    if (const Json* at = child(*sg, "attempts"); at && at->size() > 1) {
+      o << "<table><tr><th>kept</th><th>predicted loss</th><th>measured loss</th></tr>";
+      for (const auto& a : *at)
+        o << "<tr><td>" << text(a, "keep") << "</td><td>" << fixed(dbl(a, "predicted_loss"), 2)
+          << "</td><td>" << fixed(dbl(a, "measured_loss"), 2) << "</td></tr>";
+      o << "</table>";
+    }
+  }
+  o << "<div class=\"scroll\"><table><tr><th>rank</th><th>tensor</th><th>name</th><th>top-1 %</th>"
+       "<th>loss</th><th>output SQNR dB</th></tr>";
+  for (size_t i = 0; i < layers.size(); ++i)
+    o << "<tr><td>" << i << "</td><td>" << escape(text(layers[i], "tensor"))
+      << "</td><td class=\"name\">" << escape(text(layers[i], "name")) << "</td><td class=\"r\">"
+      << pct(dbl(layers[i], "top1")) << "</td><td class=\"r\">"
+      << fixed(100 * (dbl(s, "float_top1") - dbl(layers[i], "top1")), 2) << "</td><td class=\"r\">"
+      << fixed(dbl(layers[i], "sqnr_db"), 1) << "</td></tr>";
+  o << "</table></div></section>\n";
+  return o.str();
+}
+
 constexpr const char* kStyle = R"(
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
 header{background:#223;color:#fff;padding:14px 28px}header h1{margin:0;font-size:20px}
@@ -682,6 +759,10 @@ ReportInputs load_report_inputs(const std::string& dir) {
     }
   }
   in.sensitivity = read_json(base + "sensitivity.json", in);
+  if (in.sensitivity) {
+    require(*in.sensitivity, base + "sensitivity.json", "model", string);
+    require(*in.sensitivity, base + "sensitivity.json", "layers", array);
+  }
   in.profile = read_json(base + "profile.json", in);
   if (!in.summary && !in.sweep && !in.compare && !in.sensitivity && !in.profile)
     throw Error(ErrorKind::InvalidData,
@@ -752,6 +833,7 @@ std::string render_html(const ReportInputs& in) {
           for (const auto& [k, v] : a->items()) order.push_back(k);
       sections.push_back({"compare", compare_section(in, order)});
     }
+    if (in.sensitivity) sections.push_back({"sensitivity", sensitivity_section(in)});
     if (in.sweep) sections.push_back({"sweep", sweep_section(in)});
 
     std::ostringstream o;
@@ -762,9 +844,14 @@ std::string render_html(const ReportInputs& in) {
       << "gammaq report: " << escape(model) << "</h1><p>Why did this model lose accuracy, and "
       << "which layer to fix. Every number below comes from the files in <code>" << escape(in.dir)
       << "</code>.</p></header><nav>";
-    const std::map<std::string, std::string> titles = {
-        {"run", "Run"},       {"layers", "Layers"},   {"feature-maps", "Distributions"},
-        {"tuning", "Tuning"}, {"compare", "Methods"}, {"sweep", "Bit widths"}};
+    const std::map<std::string, std::string> titles = {{"run", "Run"},
+                                                       {"layers", "Layers"},
+                                                       {"feature-maps", "Distributions"},
+                                                       {"tuning", "Tuning"},
+                                                       {"compare", "Methods"},
+                                                       {"sweep", "Bit widths"},
+                                                       {"sensitivity", "Sensitivity"},
+                                                       {"profile", "Speed"}};
     for (const auto& [id, html] : sections)
       o << "<a href=\"#" << id << "\">" << titles.at(id) << "</a>";
     o << "</nav><main>";

@@ -690,5 +690,53 @@ TEST(CliTest, SweepAndCompareDrawTheirReports) {
                      {"--report", "--out"});
 }
 
+// sensitivity --json follows the schema, ranks worst first, and its keep.json is an
+// overrides file quantize takes; its folder draws a report.
+TEST(CliTest, SensitivityRanksSuggestsAndReports) {
+  const std::string out = test::temp_dir() + "/sensitivity";
+  const Result r = gammaq("sensitivity " + kModel +
+                          " --calib 'fashion-mnist:train[0:32]' --val "
+                          "'fashion-mnist:train[59000:59064]' --bits 3 --attempts 2 --json --quiet "
+                          "--threads 1 --out " +
+                          out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["bits"], 3);
+  EXPECT_TRUE(j["float_top1"].is_number());
+  ASSERT_GT(j["layers"].size(), 40u);
+  double last = -1;
+  for (const auto& l : j["layers"]) {
+    EXPECT_TRUE(l["name"].is_string());
+    EXPECT_TRUE(l["tensor"] == "weight" || l["tensor"] == "output") << l;
+    EXPECT_GE(l["top1"].get<double>(), last);  // worst first
+    last = l["top1"].get<double>();
+    EXPECT_TRUE(l["sqnr_db"].is_number() || l["sqnr_db"].is_null());
+  }
+  const auto& s = j["suggestion"];
+  EXPECT_EQ(s["bits"], 8);
+  EXPECT_TRUE(s["keep"].is_array());
+  EXPECT_TRUE(s["predicted_loss"].is_number());
+  EXPECT_TRUE(s["measured_loss"].is_number());
+  EXPECT_EQ(nlohmann::json::parse(slurp(out + "/sensitivity.json")), j);
+  const Result q = gammaq("quantize " + kModel +
+                          " --calib 'fashion-mnist:train[0:32]' --wbits 3 --abits 3 --quiet "
+                          "--threads 1 --out " +
+                          out + "/q --overrides " + out + "/keep.json");
+  ASSERT_EQ(q.code, 0) << q.err;
+  const Result rep = gammaq("report " + out + " --quiet");
+  ASSERT_EQ(rep.code, 0) << rep.err;
+  EXPECT_NE(slurp(out + "/report.html").find("id=\"sensitivity-loss\""), std::string::npos);
+
+  const std::string never = test::temp_dir() + "/never-sensitivity";
+  const std::string base =
+      "sensitivity " + kModel + " --calib 'fashion-mnist:train[0:8]' --quiet --out " + never;
+  expect_input_error(gammaq(base + " --val 'fashion-mnist:train[0:8]' --bits 20"), {"--bits"});
+  expect_input_error(gammaq(base + " --val 'fashion-mnist:train[0:8]' --max-loss -1"),
+                     {"--max-loss"});
+  expect_input_error(gammaq(base), {"--val"});
+  EXPECT_FALSE(fs::exists(never));
+}
+
 }  // namespace
 }  // namespace gammaq

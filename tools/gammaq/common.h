@@ -127,5 +127,6 @@ void add_sweep(CLI::App& app, Subcommand& run);
 void add_mixed(CLI::App& app, Subcommand& run);
 void add_compare(CLI::App& app, Subcommand& run);
 void add_report(CLI::App& app, Subcommand& run);
+void add_sensitivity(CLI::App& app, Subcommand& run);
 
 }  // namespace gammaq::cli
