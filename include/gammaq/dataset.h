@@ -7,6 +7,7 @@
 //   folder:DIR                                 one sub-folder per class, PNG/JPEG (stb)
 //   any of them + "[a:b]"                      a slice (python-style, a or b may be empty)
 //
+// In-memory arrays become a Dataset with make_array_dataset.
 // Raw images (idx, folder, fashion-mnist) are preprocessed with Preprocess; npy is not.
 #pragma once
 
@@ -20,6 +21,7 @@
 
 namespace gammaq {
 
+// Channel layout raw images are converted to: 1 channel (Gray) or 3 in R,G,B or B,G,R order.
 enum class Channels { Gray, Rgb, Bgr };
 
 // x = (pixel * scale - mean[c]) / std[c], pixel in [0,255]; images resized to size (h, w).
@@ -37,11 +39,13 @@ struct Preprocess {
 // Throws Error(InvalidModel) naming the offending field.
 [[nodiscard]] Preprocess parse_preprocess_json(std::string_view json);
 
+// Images [begin, begin + count) of a dataset, as Dataset::read returns them.
 struct Batch {
   Tensor images;                // N x C x H x W, preprocessed
   std::vector<int64_t> labels;  // N entries, or empty when the dataset has no labels
 };
 
+// A source of images (and, optionally, their class labels), read in batches.
 class Dataset {
  public:
   virtual ~Dataset() = default;
@@ -59,5 +63,13 @@ class Dataset {
 // Error(InvalidOption) for a malformed spec), reads pixels lazily: memory does not grow with
 // the dataset's size beyond its labels and an index of files.
 [[nodiscard]] std::unique_ptr<Dataset> open_dataset(std::string_view spec, const Preprocess& pre);
+
+// A dataset over images already in memory: `images` [N, C, H, W], float32, preprocessed as the
+// model expects (like npy), and `labels` (N class indices >= 0, or empty: unlabelled). Takes
+// ownership (move the tensor in to avoid a copy). Throws Error(InvalidData) for images of
+// another rank, data whose size is not the shape's product, or a label count other than N or a
+// negative label.
+[[nodiscard]] std::unique_ptr<Dataset> make_array_dataset(Tensor images,
+                                                          std::vector<int64_t> labels = {});
 
 }  // namespace gammaq

@@ -13,10 +13,20 @@
 
 namespace gammaq {
 
-enum class ErrorKind { InvalidModel, UnsupportedOp, InvalidData, InvalidOption, Numerical, Io };
+// What kind of input was at fault.
+enum class ErrorKind {
+  InvalidModel,   // a malformed model file (or its metadata)
+  UnsupportedOp,  // an operator or attribute value gammaq does not implement
+  InvalidData,    // a dataset, quant.json or array that is malformed or does not fit the model
+  InvalidOption,  // an option value out of range or inconsistent with the others
+  Numerical,      // NaN/Inf or degenerate values where a number is needed
+  Io,             // a file that cannot be read or written
+};
 
+// "InvalidModel", "UnsupportedOp", ... (the enumerator's name).
 [[nodiscard]] std::string_view error_kind_name(ErrorKind kind) noexcept;
 
+// An input error: what() is the one-line message, kind() its category.
 class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
@@ -29,6 +39,7 @@ class Error : public std::runtime_error {
 // Returns a copy of `e` whose message is "<context>: <e.what()>" (context added where known).
 [[nodiscard]] Error with_context(const Error& e, std::string_view context);
 
+// A broken invariant inside gammaq (a bug, never bad input): what() names file and line.
 class InternalError : public std::logic_error {
  public:
   using std::logic_error::logic_error;

@@ -20,7 +20,7 @@ namespace gammaq {
 
 enum class OpType {
 #define GAMMAQ_OP(e, name) e,
-#include "ir/ops.inc"
+#include "gammaq/ops.inc"
 #undef GAMMAQ_OP
 };
 

@@ -20,8 +20,10 @@ struct Tensor {
   std::vector<float> data;  // shape_numel(shape) values
 
   Tensor() = default;
+  // shape_numel(s) values, all `fill`.
   explicit Tensor(Shape s, float fill = 0.0f)
       : shape(std::move(s)), data(static_cast<size_t>(shape_numel(shape)), fill) {}
+  // `values` must hold shape_numel(s) values in row-major order.
   Tensor(Shape s, std::vector<float> values) : shape(std::move(s)), data(std::move(values)) {}
 
   [[nodiscard]] int64_t numel() const noexcept { return static_cast<int64_t>(data.size()); }

@@ -9,12 +9,12 @@ namespace {
 
 constexpr std::array kOpNames = {
 #define GAMMAQ_OP(e, name) std::string_view(name),
-#include "ir/ops.inc"
+#include "gammaq/ops.inc"
 #undef GAMMAQ_OP
 };
 constexpr size_t kOpCount = 0
 #define GAMMAQ_OP(e, name) +1
-#include "ir/ops.inc"
+#include "gammaq/ops.inc"
 #undef GAMMAQ_OP
     ;
 static_assert(kOpNames.size() == kOpCount, "ops.inc: every op needs a name");

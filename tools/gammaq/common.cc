@@ -12,7 +12,6 @@
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "kernels/fast/fast.h"
-#include "onnx/import.h"
 #include "report/html.h"
 
 namespace gammaq::cli {
@@ -20,12 +19,7 @@ namespace gammaq::cli {
 LoadedModel load_model(const std::string& path) {
   LoadedModel m;
   m.path = path;
-  try {
-    m.graph = import_onnx_file(path);
-  } catch (const Error& e) {
-    throw with_context(e, path);
-  }
-  m.passes = optimize(m.graph);
+  m.graph = load_model_graph(path, &m.passes);
   return m;
 }
 
@@ -40,20 +34,7 @@ void PreprocessFlags::add_to(CLI::App& app) {
 }
 
 Preprocess PreprocessFlags::resolve(const Graph& g) const {
-  Preprocess p;
-  auto it = g.metadata.find("gammaq.preprocess");
-  if (it != g.metadata.end()) {
-    try {
-      p = parse_preprocess_json(it->second);
-    } catch (const Error& e) {
-      throw with_context(e, g.name + ": metadata 'gammaq.preprocess'");
-    }
-  } else {
-    const Shape& in = g.values[g.input].shape;
-    p.channels = in[1] == 3 ? Channels::Rgb : Channels::Gray;
-    p.height = in[2];
-    p.width = in[3];
-  }
+  Preprocess p = model_preprocess(g);
   if (scale) p.scale = *scale;
   if (!mean.empty()) p.mean = mean;
   if (!std.empty()) p.std = std;
@@ -67,20 +48,6 @@ Preprocess PreprocessFlags::resolve(const Graph& g) const {
   return p;
 }
 
-std::string file_fingerprint(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) throw Error(ErrorKind::Io, path + ": cannot open");
-  uint64_t h = 1469598103934665603ull;
-  unsigned char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-    for (size_t i = 0; i < n; ++i) h = (h ^ buf[i]) * 1099511628211ull;
-  std::fclose(f);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return hex;
-}
-
 double now_seconds() {
   using clock = std::chrono::steady_clock;
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
@@ -89,35 +56,12 @@ double now_seconds() {
 std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess& pre,
                                        const Graph& g, Need need) {
   auto data = open_dataset(spec, pre);
-  if (data->size() < 1) throw Error(ErrorKind::InvalidData, str_cat(spec, ": holds no images"));
-  const Shape& want = g.values[g.input].shape;
-  const Shape have = data->image_shape();
-  if (have.size() + 1 != want.size() || !std::equal(have.begin(), have.end(), want.begin() + 1))
-    throw Error(ErrorKind::InvalidData,
-                str_cat(spec, ": images of shape ", shape_str(have), " do not match input '",
-                        g.values[g.input].name, "' of ", g.name, " (",
-                        shape_str(Shape(want.begin() + 1, want.end())), ")"));
-  if (need == Need::LabelledImages && !data->has_labels())
-    throw Error(ErrorKind::InvalidData, str_cat(spec, ": has no labels; accuracy needs labels"));
+  check_data_fits(*data, g, spec, need == Need::LabelledImages);
   return data;
 }
 
 quant::QuantPlan load_plan(const std::string& quant_path, const LoadedModel& model) {
-  std::ifstream f(quant_path);
-  if (!f) throw Error(ErrorKind::Io, str_cat(quant_path, ": cannot open"));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  quant::QuantPlan plan = quant::plan_from_json(ss.str(), quant_path);
-  if (!plan.model_sha256.empty() && plan.model_sha256 != file_fingerprint(model.path))
-    throw Error(ErrorKind::InvalidData,
-                str_cat(quant_path, ": made for another model file (model '", plan.model,
-                        "', fingerprint ", plan.model_sha256, "), not ", model.path));
-  try {
-    (void)resolve_plan(model.graph, plan);
-  } catch (const Error& e) {
-    throw with_context(e, quant_path);
-  }
-  return plan;
+  return read_plan_file(quant_path, model.graph, model.path, file_fingerprint(model.path));
 }
 
 nlohmann::ordered_json accuracy_json(const Accuracy& acc) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/loading.h"
 #include "engine/integer.h"
 #include "gammaq/dataset.h"
 #include "gammaq/evaluate.h"
@@ -104,10 +105,6 @@ std::string write_report(const std::string& dir, const std::string& out = "");
 enum class Need { Images, LabelledImages };
 [[nodiscard]] std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess& pre,
                                                      const Graph& g, Need need);
-
-// FNV-1a 64 of the file's bytes, hex: recorded in quant.json so a plan is never applied to a
-// different model file.
-[[nodiscard]] std::string file_fingerprint(const std::string& path);
 
 // --kernels fast|reference (checked by CLI11); empty: GAMMAQ_KERNELS, else fast.
 [[nodiscard]] KernelImpl kernel_impl_option(const std::string& kernels);
