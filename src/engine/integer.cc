@@ -1,6 +1,7 @@
 #include "engine/integer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "gammaq/error.h"
@@ -181,7 +182,8 @@ std::vector<std::string> IntegerKernels::describe(const IntegerProgram& p) const
 }
 
 void run_integer(const IntegerProgram& p, const Tensor& images,
-                 std::vector<std::vector<int32_t>>& codes, IntegerKernels* fast) {
+                 std::vector<std::vector<int32_t>>& codes, IntegerKernels* fast,
+                 std::vector<double>* node_seconds) {
   const Graph& g = p.graph();
   const int64_t batch = images.shape[0];
   codes.resize(g.values.size());
@@ -204,7 +206,19 @@ void run_integer(const IntegerProgram& p, const Tensor& images,
         c[i] = static_cast<int32_t>(quant::quantize_code(images.data[i], f, p.rounding()));
     }
   }
+  // Adds the node's wall time to node_seconds when it leaves the loop body.
+  struct NodeTimer {
+    std::vector<double>* seconds;
+    size_t node;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~NodeTimer() {
+      if (seconds)
+        (*seconds)[node] +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const NodeTimer timer{node_seconds, i};
     const Node& n = g.nodes[i];
     const IntegerNode& in = p.node(i);
     const Attributes& a = n.attrs;

@@ -72,8 +72,10 @@ class IntegerKernels {
 };
 
 // With `fast`, convolutions marked int8 run on the int8 kernels (the same integers); without,
-// everything runs on the exact int32/int64 kernels.
+// everything runs on the exact int32/int64 kernels. With `node_seconds` (one entry per node),
+// each node's wall time is added to its entry (gammaq profile).
 void run_integer(const IntegerProgram& p, const Tensor& images,
-                 std::vector<std::vector<int32_t>>& codes, IntegerKernels* fast = nullptr);
+                 std::vector<std::vector<int32_t>>& codes, IntegerKernels* fast = nullptr,
+                 std::vector<double>* node_seconds = nullptr);
 
 }  // namespace gammaq

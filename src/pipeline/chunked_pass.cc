@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/progress.h"
 #include "kernels/fast/fast.h"
 
 namespace gammaq {
@@ -52,8 +53,7 @@ void ChunkedPass::run(Dataset& data, const ChunkedPassOptions& o,
                       const std::function<void(ChunkSink&)>& merge) {
   const int64_t total = o.images, batch = std::max<int64_t>(o.batch, 1);
   const size_t workers = impl_->execs.size();
-  const auto t0 = std::chrono::steady_clock::now();
-  double last = -1;
+  Progress progress(o.what, total, o.quiet);
   for (int64_t round = 0; round < total; round += batch * static_cast<int64_t>(workers)) {
     // Read this round's chunks on this thread (datasets are not thread-safe).
     std::vector<Batch> chunks;
@@ -76,13 +76,7 @@ void ChunkedPass::run(Dataset& data, const ChunkedPassOptions& o,
     });
     for (auto& s : sinks) merge(*s);
 
-    const int64_t done = firsts.back() + chunks.back().images.shape[0];
-    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!o.quiet && (t - last > 5.0 || done == total)) {
-      last = t;
-      std::fprintf(stderr, "%s: %lld/%lld images (%.0f s)\n", o.what, static_cast<long long>(done),
-                   static_cast<long long>(total), t);
-    }
+    progress.update(firsts.back() + chunks.back().images.shape[0]);
   }
 }
 

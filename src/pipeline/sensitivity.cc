@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/progress.h"
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "pipeline/tuning_set.h"
@@ -19,6 +20,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 double top1_of(const TuneScore& s) {
   return s.images ? static_cast<double>(s.top1) / static_cast<double>(s.images) : 0.0;
 }
+
+// Losses are differences of accuracies in points (100 * (a - b)): a loss equal to the target
+// can come out a few ulps above it, and still meets it.
+bool within(double loss, double target) { return loss <= target + 1e-9; }
 
 // Sum of the isolated losses (>= 0) of the ranked tensors from `keep` on.
 double predicted_loss(const std::vector<TensorSensitivity>& ranked, size_t keep) {
@@ -88,14 +93,11 @@ SensitivityReport sensitivity(const Graph& g, Dataset& calib, Dataset& val,
   };
   std::vector<int> outputs{g.input};
   for (const Node& n : g.nodes) outputs.push_back(n.outputs[0]);
-  size_t done = 0;
-  const size_t candidates = r.plan.layers.size() + r.plan.activations.size();
-  auto progress = [&] {
-    ++done;
-    if (!o.eval.quiet)
-      std::fprintf(stderr, "sensitivity: %zu/%zu candidates [%.0f s]\n", done, candidates,
-                   seconds_since(t0));
-  };
+  int64_t done = 0;
+  Progress bar("sensitivity",
+               static_cast<int64_t>(r.plan.layers.size() + r.plan.activations.size()), o.eval.quiet,
+               "candidates");
+  auto progress = [&] { bar.update(++done, r.ranked.back().name); };
   for (size_t i = 0; i < g.nodes.size(); ++i) {  // each layer's weights
     const Node& n = g.nodes[i];
     if (!r.plan.layers.count(n.name)) continue;
@@ -126,6 +128,7 @@ SensitivityReport sensitivity(const Graph& g, Dataset& calib, Dataset& val,
     fq.value_format[static_cast<size_t>(v)].reset();
     progress();
   }
+  bar.finish();
   r.rerun_mac_fraction = r.ranked.empty() ? 1.0 : rerun_macs / static_cast<double>(r.ranked.size());
   std::stable_sort(r.ranked.begin(), r.ranked.end(),
                    [](const TensorSensitivity& a, const TensorSensitivity& b) {
@@ -153,7 +156,7 @@ SensitivityReport sensitivity(const Graph& g, Dataset& calib, Dataset& val,
 
   // The suggestion, checked by running it.
   size_t keep = 0;
-  while (keep < r.ranked.size() && predicted_loss(r.ranked, keep) > o.max_loss) ++keep;
+  while (keep < r.ranked.size() && !within(predicted_loss(r.ranked, keep), o.max_loss)) ++keep;
   for (int attempt = 0; attempt < std::max(1, o.max_attempts); ++attempt) {
     QuantizeOptions k = q;
     for (size_t i = 0; i < keep; ++i) {
@@ -172,13 +175,13 @@ SensitivityReport sensitivity(const Graph& g, Dataset& calib, Dataset& val,
                    "sensitivity: keeping %zu tensors at %d bits: loss %.2f points (predicted "
                    "%.2f)\n",
                    keep, o.keep_bits, a.measured_loss, a.predicted_loss);
-    if (a.measured_loss <= o.max_loss || keep == r.ranked.size()) break;
+    if (within(a.measured_loss, o.max_loss) || keep == r.ranked.size()) break;
     keep = std::min(r.ranked.size(), std::max(keep + 1, keep + (keep + 1) / 2));
   }
   r.keep = r.attempts.back().keep;
   r.predicted_loss = r.attempts.back().predicted_loss;
   r.measured_loss = r.attempts.back().measured_loss;
-  r.met = r.measured_loss <= o.max_loss;
+  r.met = within(r.measured_loss, o.max_loss);
   if (o.test) {
     TuneOptions to = o.eval;
     to.limit = -1;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 
+#include "core/progress.h"
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
@@ -109,6 +110,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
   double touched_macs = 0, full_macs = 0;
 
   int visit = 0;
+  Progress progress("tune " + rep.what, static_cast<int64_t>(rep.visits.size()), o.quiet, "steps");
   for (int idx : rep.visits) {
     ++visit;
     const auto tv = std::chrono::steady_clock::now();
@@ -189,14 +191,8 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
     step.after = best_frac;
     step.metric_after = best.metric(o);
     step.seconds = seconds_since(tv);
-    if (!o.quiet) {
-      const double el = seconds_since(t0);
-      const double eta =
-          el / visit * static_cast<double>(rep.visits.size() - static_cast<size_t>(visit));
-      std::fprintf(stderr, "tune %s: %d/%zu %s frac %d -> %d, metric %.4f (%.0f s, ETA %.0f s)\n",
-                   rep.what.c_str(), visit, rep.visits.size(), step.name.c_str(), step.before,
-                   step.after, step.metric_after, el, eta);
-    }
+    progress.update(visit, str_cat(step.name, " frac ", step.before, " -> ", step.after,
+                                   ", metric ", step.metric_after));
     rep.trace.push_back(std::move(step));
   }
   if (full_macs > 0) rep.rerun_mac_fraction = touched_macs / full_macs;

@@ -29,7 +29,7 @@ struct DiagnoseOptions {
   std::function<void(int64_t, int64_t)> progress;
 };
 
-// diagnostics.json (schema in docs/report.md). The quantized network runs on the reference
+// diagnostics.json (schema in docs/cli/report.md). The quantized network runs on the reference
 // kernels, so its values are exactly the integer engine's. Throws Error(InvalidData) when the
 // data is empty or does not fit the graph, or the plan is not the graph's.
 [[nodiscard]] nlohmann::ordered_json diagnose(const Graph& g, const quant::QuantPlan& plan,

@@ -695,6 +695,76 @@ std::string sensitivity_section(const ReportInputs& in) {
   return o.str();
 }
 
+std::string profile_section(const ReportInputs& in) {
+  const Json& s = *in.profile;
+  std::ostringstream o;
+  const bool integer = s.contains("integer_ms") && s["integer_ms"].is_number();
+  o << "<section id=\"profile\"><h2>Speed per layer</h2><p>A batch of " << text(s, "batch") << " ("
+    << escape(text(s, "images")) << ") on " << text(s, "threads") << " thread(s), median of "
+    << text(s, "repeat") << " runs: float " << fixed(dbl(s, "float_ms"), 2) << " ms ("
+    << fixed(dbl(s, "float_gops"), 1) << " GOP/s)";
+  if (integer)
+    o << ", integer engine " << fixed(dbl(s, "integer_ms"), 2) << " ms ("
+      << fixed(dbl(s, "integer_gops"), 1) << " GOP/s), "
+      << fixed(dbl(s, "float_ms") / dbl(s, "integer_ms"), 2) << "&times; the float speed";
+  o << ".</p>";
+  std::vector<std::string> names;
+  std::vector<double> fl, fh, fv, il, ih, iv;
+  double top = 0;
+  for (const auto& l : s["layers"]) {
+    const double i = static_cast<double>(names.size());
+    names.push_back(text(l, "name"));
+    fl.push_back(i - 0.42);
+    fh.push_back(integer ? i : i + 0.42);
+    fv.push_back(dbl(l, "float_ms"));
+    il.push_back(i);
+    ih.push_back(i + 0.42);
+    iv.push_back(dbl(l, "integer_ms"));
+    top = std::max({top, fv.back(), std::isfinite(iv.back()) ? iv.back() : 0.0});
+  }
+  if (!names.empty()) {
+    Chart c("profile-ms", "Time per layer, float and integer", 860, 300);
+    c.x_categories(names);
+    c.y_axis(0, top * 1.1 + 1e-9, "milliseconds per batch");
+    c.bars(fl, fh, fv, palette(0), "float");
+    if (integer) c.bars(il, ih, iv, palette(3), "integer engine");
+    o << c.html(
+        "Wall time of each node per batch (x: node index in graph order, named in the "
+        "table). Float: the node re-run alone on its cached inputs; integer: timed inside "
+        "full runs of the integer engine.");
+  }
+  o << "<div class=\"scroll\"><table><tr><th>#</th><th>layer</th><th>op</th><th>MMACs/image</th>"
+       "<th>float ms</th><th>float GOP/s</th><th>float kernel</th>";
+  if (integer)
+    o << "<th>integer ms</th><th>integer GOP/s</th><th>speed-up</th><th>integer kernel</th>";
+  o << "</tr>";
+  size_t i = 0;
+  for (const auto& l : s["layers"]) {
+    o << "<tr><td>" << i++ << "</td><td class=\"name\">" << escape(text(l, "name")) << "</td><td>"
+      << escape(text(l, "op")) << "</td><td class=\"r\">" << fixed(dbl(l, "macs") / 1e6, 3)
+      << "</td><td class=\"r\">" << fixed(dbl(l, "float_ms"), 3) << "</td><td class=\"r\">"
+      << fixed(dbl(l, "float_gops"), 1) << "</td><td>" << escape(text(l, "float_kernel"))
+      << "</td>";
+    if (integer) {
+      const double sp = dbl(l, "speedup");
+      o << "<td class=\"r\">" << fixed(dbl(l, "integer_ms"), 3) << "</td><td class=\"r\">"
+        << fixed(dbl(l, "integer_gops"), 1) << "</td><td class=\"r\">"
+        << (sp <= 1 ? "<span class=\"bad\">" + fixed(sp, 2) + "</span>" : fixed(sp, 2))
+        << "</td><td>" << escape(text(l, "integer_kernel")) << "</td>";
+    }
+    o << "</tr>";
+  }
+  o << "</table></div>";
+  if (const Json* slow = child(s, "integer_not_faster"); slow && !slow->empty()) {
+    o << "<p class=\"note\">Integer is not faster on " << slow->size()
+      << " layer(s) that take at least 1% of the float time:";
+    for (const auto& n : *slow) o << " <code>" << escape(n.get<std::string>()) << "</code>";
+    o << ".</p>";
+  }
+  o << "</section>\n";
+  return o.str();
+}
+
 constexpr const char* kStyle = R"(
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
 header{background:#223;color:#fff;padding:14px 28px}header h1{margin:0;font-size:20px}
@@ -764,6 +834,10 @@ ReportInputs load_report_inputs(const std::string& dir) {
     require(*in.sensitivity, base + "sensitivity.json", "layers", array);
   }
   in.profile = read_json(base + "profile.json", in);
+  if (in.profile) {
+    require(*in.profile, base + "profile.json", "model", string);
+    require(*in.profile, base + "profile.json", "layers", array);
+  }
   if (!in.summary && !in.sweep && !in.compare && !in.sensitivity && !in.profile)
     throw Error(ErrorKind::InvalidData,
                 str_cat(dir,
@@ -835,6 +909,7 @@ std::string render_html(const ReportInputs& in) {
     }
     if (in.sensitivity) sections.push_back({"sensitivity", sensitivity_section(in)});
     if (in.sweep) sections.push_back({"sweep", sweep_section(in)});
+    if (in.profile) sections.push_back({"profile", profile_section(in)});
 
     std::ostringstream o;
     o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

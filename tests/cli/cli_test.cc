@@ -738,5 +738,50 @@ TEST(CliTest, SensitivityRanksSuggestsAndReports) {
   EXPECT_FALSE(fs::exists(never));
 }
 
+// profile --json: every node with its MACs and both timings; written into the quantize DIR so
+// that report DIR draws it; a quant.json of another model is refused.
+TEST(CliTest, ProfileTimesEveryLayerAndReports) {
+  const std::string q = test::temp_dir() + "/profile-q";
+  const Result ok = gammaq("quantize " + kModel +
+                           " --calib 'fashion-mnist:train[0:16]' --quiet --threads 1 --out " + q);
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  const Result r = gammaq("profile " + kModel + " --quant " + q +
+                          " --batch 4 --repeat 1 --threads 1 --json --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["batch"], 4);
+  ASSERT_GT(j["layers"].size(), 10u);
+  for (const auto& l : j["layers"]) {
+    EXPECT_GE(l["float_ms"].get<double>(), 0.0);
+    EXPECT_GE(l["integer_ms"].get<double>(), 0.0);
+    EXPECT_EQ(l["float_gops"].is_null(), l["macs"].get<int64_t>() == 0) << l;
+  }
+  EXPECT_TRUE(j["integer_not_faster"].is_array());
+  EXPECT_EQ(nlohmann::json::parse(slurp(q + "/profile.json")), j);
+  ASSERT_EQ(gammaq("report " + q + " --quiet").code, 0);
+  EXPECT_NE(slurp(q + "/report.html").find("id=\"profile-ms\""), std::string::npos);
+
+  const Result other =
+      gammaq("profile " + kRoot + "/models/resnet.onnx --quant " + q + " --repeat 1 --quiet");
+  expect_input_error(other, {"quant.json"});
+  expect_input_error(gammaq("profile " + kModel + " --batch 0 --quiet"), {"--batch"});
+}
+
+// Progress goes to stderr only: one line per stage when stderr is not a terminal, nothing with
+// --quiet; stdout stays the JSON.
+TEST(CliTest, ProgressIsOneLinePerStageOffATerminal) {
+  const Result r =
+      gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:100]' --batch 32 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(r.out).contains("top1")) << r.out;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("100/100 images in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("images/s"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos);
+  const Result q = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:100]' --json --quiet");
+  EXPECT_TRUE(q.err.empty()) << q.err;
+}
+
 }  // namespace
 }  // namespace gammaq

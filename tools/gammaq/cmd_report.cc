@@ -70,8 +70,10 @@ int run_report() {
 
 void add_report(CLI::App& app, Subcommand& run) {
   CLI::App* sub = app.add_subcommand(
-      "report", "draw report.html (inline SVG, self-contained) from a quantize/sweep/compare DIR");
-  sub->add_option("DIR", args.dir, "folder written by quantize, sweep or compare (--out)")
+      "report", "draw report.html (inline SVG, self-contained) from the JSON files of a quantize, "
+      "sweep, compare, sensitivity or profile DIR");
+  sub->add_option("DIR", args.dir,
+                  "folder written by quantize, sweep, compare, sensitivity or profile (--out)")
       ->required();
   sub->add_option("--out", args.out, "the page to write (default DIR/report.html)");
   sub->add_option("--data", args.data,

@@ -172,30 +172,6 @@ void MethodFlags::apply(QuantizeOptions& o) const {
   o.threshold_grid_bits = threshold_grid_bits;
 }
 
-Progress::Progress(std::string what, int64_t total, bool quiet)
-    : what_(std::move(what)),
-      total_(total),
-      quiet_(quiet),
-      tty_(isatty(2) != 0),
-      start_(now_seconds()) {}
-
-void Progress::update(int64_t done, const std::string& extra) {
-  if (quiet_) return;
-  const double t = now_seconds();
-  if (done < total_ && t - last_ < (tty_ ? 0.2 : 5.0)) return;
-  last_ = t;
-  const double elapsed = t - start_;
-  const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / done : 0.0;
-  std::fprintf(stderr, "%s%s: %lld/%lld (%.0f%%) %s ETA %.0fs%s", tty_ ? "\r" : "", what_.c_str(),
-               static_cast<long long>(done), static_cast<long long>(total_),
-               total_ ? 100.0 * done / total_ : 100.0, extra.c_str(), eta, tty_ ? "  " : "\n");
-  std::fflush(stderr);
-}
-
-void Progress::finish() {
-  if (!quiet_ && tty_) std::fprintf(stderr, "\n");
-}
-
 namespace {
 std::string& command_line_storage() {
   static std::string line;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/loading.h"
+#include "core/progress.h"
 #include "engine/integer.h"
 #include "gammaq/dataset.h"
 #include "gammaq/evaluate.h"
@@ -75,20 +76,6 @@ struct MethodFlags {
   void apply(QuantizeOptions& o) const;  // leaves the method, widths and tuning alone
 };
 
-// Progress on stderr: "\r" updates on a terminal, a line every few seconds otherwise.
-class Progress {
- public:
-  Progress(std::string what, int64_t total, bool quiet);
-  void update(int64_t done, const std::string& extra = "");
-  void finish();
-
- private:
-  std::string what_;
-  int64_t total_;
-  bool quiet_, tty_;
-  double start_, last_ = -1.0;
-};
-
 [[nodiscard]] double now_seconds();
 
 // The command line this process was started with (main sets it), for summary.json.
@@ -125,5 +112,6 @@ void add_mixed(CLI::App& app, Subcommand& run);
 void add_compare(CLI::App& app, Subcommand& run);
 void add_report(CLI::App& app, Subcommand& run);
 void add_sensitivity(CLI::App& app, Subcommand& run);
+void add_profile(CLI::App& app, Subcommand& run);
 
 }  // namespace gammaq::cli

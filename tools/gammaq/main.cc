@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   gammaq::cli::add_compare(app, run);
   gammaq::cli::add_report(app, run);
   gammaq::cli::add_sensitivity(app, run);
+  gammaq::cli::add_profile(app, run);
   gammaq::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
