@@ -70,7 +70,8 @@ int run_report() {
 
 void add_report(CLI::App& app, Subcommand& run) {
   CLI::App* sub = app.add_subcommand(
-      "report", "draw report.html (inline SVG, self-contained) from the JSON files of a quantize, "
+      "report",
+      "draw report.html (inline SVG, self-contained) from the JSON files of a quantize, "
       "sweep, compare, sensitivity or profile DIR");
   sub->add_option("DIR", args.dir,
                   "folder written by quantize, sweep, compare, sensitivity or profile (--out)")
