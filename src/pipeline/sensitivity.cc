@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "core/progress.h"
 #include "engine/fake_quant.h"
@@ -154,34 +155,66 @@ SensitivityReport sensitivity(const Graph& g, Dataset& calib, Dataset& val,
   const auto t1 = std::chrono::steady_clock::now();
   r.all_top1 = top1_of(run_plan(r.plan));
 
-  // The suggestion, checked by running it.
+  // The suggestion, checked by running it: start where the prediction says, then search on
+  // measured losses -- keep more while the loss is over the target, and fewer (bisecting
+  // towards the largest count known to fail; 0 kept is the all-B-bit plan) once it is within.
+  const size_t n = r.ranked.size();
+  const double all_loss = 100.0 * (r.float_top1 - r.all_top1);
+  size_t fail = 0;  // a count measured (or known) over the target
+  std::optional<size_t> pass;
+  quant::QuantPlan best;
   size_t keep = 0;
-  while (keep < r.ranked.size() && !within(predicted_loss(r.ranked, keep), o.max_loss)) ++keep;
-  for (int attempt = 0; attempt < std::max(1, o.max_attempts); ++attempt) {
+  while (keep < n && !within(predicted_loss(r.ranked, keep), o.max_loss)) ++keep;
+  if (within(all_loss, o.max_loss)) {  // nothing to keep
+    pass = 0;
+    best = r.plan;
+    r.attempts.push_back({0, predicted_loss(r.ranked, 0), all_loss});
+  }
+  keep = std::max<size_t>(keep, 1);
+  for (int attempt = 0; !pass.has_value() || *pass > 0; ++attempt) {
+    if (attempt >= std::max(1, o.max_attempts) || keep > n) break;
     QuantizeOptions k = q;
     for (size_t i = 0; i < keep; ++i) {
       const TensorSensitivity& t = r.ranked[i];
       (t.tensor == "weight" ? k.weight_bits_override : k.activation_bits_override)[t.name] =
           o.keep_bits;
     }
-    r.suggested = quantize_model(g, calib, k).plan;
+    quant::QuantPlan plan = quantize_model(g, calib, k).plan;
     SensitivityAttempt a;
     a.keep = keep;
     a.predicted_loss = predicted_loss(r.ranked, keep);
-    a.measured_loss = 100.0 * (r.float_top1 - top1_of(run_plan(r.suggested)));
+    a.measured_loss = 100.0 * (r.float_top1 - top1_of(run_plan(plan)));
     r.attempts.push_back(a);
     if (!o.eval.quiet)
       std::fprintf(stderr,
                    "sensitivity: keeping %zu tensors at %d bits: loss %.2f points (predicted "
                    "%.2f)\n",
                    keep, o.keep_bits, a.measured_loss, a.predicted_loss);
-    if (within(a.measured_loss, o.max_loss) || keep == r.ranked.size()) break;
-    keep = std::min(r.ranked.size(), std::max(keep + 1, keep + (keep + 1) / 2));
+    if (within(a.measured_loss, o.max_loss)) {
+      pass = keep;
+      best = std::move(plan);
+    } else {
+      fail = std::max(fail, keep);
+      if (!pass && keep == n) {  // nothing left to keep: report the widest plan
+        best = std::move(plan);
+        break;
+      }
+    }
+    if (!pass)
+      keep = std::min(n, std::max(keep + 1, keep + (keep + 1) / 2));
+    else if (*pass - fail <= 1)
+      break;
+    else
+      keep = fail + (*pass - fail) / 2;
   }
-  r.keep = r.attempts.back().keep;
-  r.predicted_loss = r.attempts.back().predicted_loss;
-  r.measured_loss = r.attempts.back().measured_loss;
+  const SensitivityAttempt* chosen = &r.attempts.back();
+  for (const SensitivityAttempt& a : r.attempts)
+    if (pass && a.keep == *pass) chosen = &a;
+  r.keep = chosen->keep;
+  r.predicted_loss = chosen->predicted_loss;
+  r.measured_loss = chosen->measured_loss;
   r.met = within(r.measured_loss, o.max_loss);
+  r.suggested = best;
   if (o.test) {
     TuneOptions to = o.eval;
     to.limit = -1;

@@ -45,9 +45,11 @@ struct SensitivityReport {
   double float_top1 = 0;
   double all_top1 = 0;                    // every tensor at `bits`
   std::vector<TensorSensitivity> ranked;  // worst first
-  // The suggestion: the smallest prefix of the ranking whose predicted loss (the sum of the
-  // isolated losses of the tensors left at `bits`) is within max_loss, then longer prefixes
-  // until the measured loss is too (at most max_attempts runs).
+  // The suggestion: a prefix of the ranking kept at keep_bits. The search starts at the
+  // shortest prefix whose predicted loss (the sum of the isolated losses of the tensors left
+  // at `bits`) is within max_loss, keeps more while the measured loss is over it, and bisects
+  // towards fewer once it is within (at most max_attempts runs): the shortest prefix measured
+  // within the target, or the last one tried when none was.
   std::vector<SensitivityAttempt> attempts;
   size_t keep = 0;
   double predicted_loss = 0, measured_loss = 0;
