@@ -7,7 +7,9 @@
 // non-zero size, and at least one drawn data mark (an SVG shape with class "mark" that has a
 // non-empty bounding box and a fill or stroke).
 //   node scripts/report_check.js REPORT.html [--screenshot OUT.png] [--min-figures 1]
-//        [--width 1400] [--timeout 60]
+//        [--width 1400] [--height H] [--timeout 60]
+// --height H: the screenshot keeps the top H pixels of the page (a README picture) instead of
+// the whole page.
 // Prints "report_check: OK: F figures, M marks, no network requests" and exits 0, or prints
 // one "report_check: FAIL: ..." line per problem on stderr and exits 1. Exits 77 (CTest's
 // skip code) when puppeteer-core (scripts/setup_ort.sh) or chromium (Debian package
@@ -21,12 +23,13 @@ const common = require('./lib/common');
 
 const PROG = 'report_check';
 const USAGE = `usage: node scripts/report_check.js REPORT.html [--screenshot OUT.png] [--min-figures 1]
-       [--width 1400] [--timeout 60]`;
+       [--width 1400] [--height H] [--timeout 60]`;
 
 const SPEC = {
   '--screenshot': 'value',
   '--min-figures': 'value',
   '--width': 'value',
+  '--height': 'value',
   '--timeout': 'value',
   '--help': 'flag',
 };
@@ -152,6 +155,7 @@ async function main() {
   const report = path.resolve(positional[0]);
   const minFigures = common.parseIntOpt('--min-figures', opts['min-figures'], 1, 0);
   const width = common.parseIntOpt('--width', opts.width, 1400, 1);
+  const height = common.parseIntOpt('--height', opts.height, 0, 0);
   const timeoutS = common.parseNumOpt('--timeout', opts.timeout, 60);
   common.requireFile(report);
   if (opts.screenshot) common.requireWritableDir(opts.screenshot);
@@ -261,7 +265,9 @@ async function main() {
     problems.push(...result.problems);
     if (opts.screenshot) {
       stage = `writing ${opts.screenshot}`;
-      await page.screenshot({ path: opts.screenshot, fullPage: true, type: 'png' });
+      await page.screenshot(height > 0
+        ? { path: opts.screenshot, type: 'png', clip: { x: 0, y: 0, width, height } }
+        : { path: opts.screenshot, fullPage: true, type: 'png' });
     }
     stage = 'closing chromium';
     await browser.close();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real report in a real browser: quantizes the zoo's GoogLeNet at 4 bits with feature-map
-# tuning, compares methods and sweeps widths into one folder, draws report.html, and checks it
+# tuning, compares methods, sweeps widths, ranks sensitivity and profiles speed into one
+# folder, draws report.html (every section), and checks it
 # with scripts/report_check.js in headless chromium (no console error, every figure drawn, no
 # network request), saving a screenshot. Exits 77 (CTest's skip) when the browser is missing.
 #   bash tests/report_check/zoo_report.sh GAMMAQ OUT_DIR     # NODE=/path/to/node
@@ -20,9 +21,12 @@ rm -rf "$out"
   --methods ggd,ristretto,kl,aciq --out "$out" --quiet >/dev/null
 "$gammaq" sweep "$model" --calib "$calib" --test "$test" --bits 4,6,8 \
   --schemes ristretto,WQ_FQ --out "$out" --quiet >/dev/null
+"$gammaq" sensitivity "$model" --calib "$calib" --val 'fashion-mnist:train[59000:59400]' \
+  --bits 4 --attempts 2 --out "$out" --quiet >/dev/null
+"$gammaq" profile "$model" --quant "$out" --batch 32 --repeat 2 --quiet >/dev/null
 "$gammaq" report "$out" --quiet
 set +e
-"$node" "$root/scripts/report_check.js" "$out/report.html" --min-figures 60 \
+"$node" "$root/scripts/report_check.js" "$out/report.html" --min-figures 65 \
   --screenshot "$out/report.png"
 rc=$?
 set -e
