@@ -554,9 +554,13 @@ std::string compare_section(const ReportInputs& in, const std::vector<std::strin
     acc[key].push_back({dbl(r, "bits"), 100 * dbl(r, "top1")});
     bits.insert(dbl(r, "bits"));
   }
+  if (bits.empty()) {
+    o << "<p class=\"note\">compare.json holds no rows.</p></section>\n";
+    return o.str();
+  }
   double lo = 100;
   for (const auto& [k, v] : acc)
-    for (auto [b, t] : v) lo = std::min(lo, t);
+    for (auto [b, t] : v) lo = std::min(lo, std::isfinite(t) ? t : lo);
   Chart c("compare-top1", "Top-1 against bit width, per method", 640, 300);
   c.x_axis(*bits.begin() - 0.5, *bits.rbegin() + 0.5, "bits (weights and feature maps)");
   c.y_axis(std::max(0.0, std::floor(lo / 10) * 10), 100, "top-1 (%)");

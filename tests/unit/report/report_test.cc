@@ -216,6 +216,38 @@ TEST(Report, RefusesBadFoldersByName) {
   expect_error(sha, ErrorKind::InvalidData, "compare.json");
 }
 
+// Valid JSON of the wrong shape draws a page or is refused by name; it never crashes.
+TEST(Report, OddButValidInputsNeverCrash) {
+  const std::string root = test::temp_dir() + "/odd";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"compare.json", R"({"model": "m", "rows": []})"},
+      {"compare.json", R"({"model": "m", "rows": [1, "x", {"bits": "4", "plan": "../../etc"}]})"},
+      {"sweep.json", R"({"model": "m", "bits": [], "rows": [{"scheme": 3, "top1": ["a"]}]})"},
+      {"sweep.json", R"({"model": "m", "bits": [4, 8], "rows": [{"top1": [0.5]}]})"},
+      {"summary.json",
+       R"({"model": "m", "layers": [1, {"name": 2, "output": "x"}], "seconds": 3})"},
+      {"summary.json",
+       R"({"model": "m", "layers": [], "tuning": [{"trace": [{"frac_before": "a"}]}]})"},
+      {"sensitivity.json", R"({"model": "m", "layers": [{"top1": null}], "suggestion": 5})"},
+      {"profile.json", R"({"model": "m", "layers": [{"float_ms": -1}], "integer_ms": 2})"},
+  };
+  int drawn = 0, refused = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string dir = root + "/" + std::to_string(i);
+    std::filesystem::create_directories(dir);
+    write_file(dir, cases[i].first, cases[i].second);
+    try {
+      const std::string html = report::render_html(report::load_report_inputs(dir));
+      EXPECT_NE(html.find("</html>"), std::string::npos);
+      ++drawn;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidData) << e.what();
+      ++refused;
+    }
+  }
+  EXPECT_EQ(drawn + refused, static_cast<int>(cases.size()));
+}
+
 TEST(Svg, TicksEscapesAndNumbers) {
   auto expect_ticks = [](double lo, double hi, std::vector<double> want) {
     const std::vector<double> got = report::nice_ticks(lo, hi, 5);
