@@ -108,6 +108,16 @@ double ggd_log_density(double x, double alpha, double beta, double lambda) {
          lambda * std::pow(x, alpha);
 }
 
+// The levels mn, mn + step, ..., mx of a uniform format when there are at most 64 (tick marks);
+// none otherwise.
+std::vector<double> grid_levels(double mn, double mx, double step) {
+  const double n = std::floor((mx - mn) / step + 0.5);
+  if (!(step > 0) || !std::isfinite(n) || n < 0 || n > 63) return {};
+  std::vector<double> v;
+  for (int k = 0; k <= static_cast<int>(n); ++k) v.push_back(mn + k * step);
+  return v;
+}
+
 struct Tables {
   std::map<std::string, const Json*> tensor_diag;  // by tensor name
   std::map<std::string, const Json*> layer_diag;   // by node name
@@ -363,8 +373,8 @@ std::string histogram_figure(const Json& td, const Json* act, bool log, const st
     std::vector<double> grid;
     if (const Json* lv = child(*fmt, "levels")) {
       grid = lv->get<std::vector<double>>();
-    } else if (step > 0 && (mx - mn) / step <= 64) {
-      for (double v = mn; v <= mx + step / 2; v += step) grid.push_back(v);
+    } else {
+      grid = grid_levels(mn, mx, step);
     }
     c.x_ticks(grid, "#333");
     cap += "; format " + format_text(fmt) + ", step " + num(step) + ", range [" + num(mn) + ", " +
@@ -412,9 +422,7 @@ std::string weight_figure(const Json& ld) {
   if (!per_channel) {
     c.vline(mx, "#d62728", "clip " + num(mx));
     c.vline(mn, "#d62728", "clip " + num(mn));
-    if (step > 0 && (mx - mn) / step <= 64) {
-      std::vector<double> grid;
-      for (double v = mn; v <= mx + step / 2; v += step) grid.push_back(v);
+    if (const std::vector<double> grid = grid_levels(mn, mx, step); !grid.empty()) {
       c.x_ticks(grid, "#333");
       cap += " (ticks: its " + std::to_string(grid.size()) + " levels)";
     }
@@ -548,6 +556,7 @@ std::string compare_section(const ReportInputs& in, const std::vector<std::strin
   std::map<std::string, std::vector<std::pair<double, double>>> acc;
   std::set<double> bits;
   for (const auto& r : s["rows"]) {
+    if (!std::isfinite(dbl(r, "bits"))) continue;
     const std::string key =
         text(r, "method") +
         (text(r, "wmethod", "alg1") == "alg1" ? std::string() : " / " + text(r, "wmethod"));
@@ -792,94 +801,85 @@ ReportInputs load_report_inputs(const std::string& dir) {
   ReportInputs in;
   in.dir = dir;
   const std::string base = dir + "/";
-  auto object = Json::value_t::object;
-  auto array = Json::value_t::array;
-  auto string = Json::value_t::string;
   in.summary = read_json(base + "summary.json", in);
-  if (in.summary) {
-    require(*in.summary, base + "summary.json", "model", string);
-    require(*in.summary, base + "summary.json", "layers", array);
-  }
   in.plan = read_json(base + "quant.json", in);
-  if (in.plan) {
-    require(*in.plan, base + "quant.json", "gammaq_quant", Json::value_t::number_unsigned);
-    require(*in.plan, base + "quant.json", "activations", object);
-  }
   in.diagnostics = read_json(base + "diagnostics.json", in);
-  if (in.diagnostics) {
-    const std::string p = base + "diagnostics.json";
-    require(*in.diagnostics, p, "gammaq_diagnostics", Json::value_t::number_unsigned);
-    require(*in.diagnostics, p, "tensors", array);
-    require(*in.diagnostics, p, "layers", array);
-  }
   in.sweep = read_json(base + "sweep.json", in);
-  if (in.sweep) {
-    require(*in.sweep, base + "sweep.json", "model", string);
-    require(*in.sweep, base + "sweep.json", "bits", array);
-    require(*in.sweep, base + "sweep.json", "rows", array);
-  }
   in.compare = read_json(base + "compare.json", in);
   if (in.compare) {
-    require(*in.compare, base + "compare.json", "model", string);
-    require(*in.compare, base + "compare.json", "rows", array);
+    require(*in.compare, base + "compare.json", "rows", Json::value_t::array);
     for (const auto& r : (*in.compare)["rows"]) {
       const std::string p = r.is_object() ? text(r, "plan") : "";
-      if (p.empty() || p.find("..") != std::string::npos) {
-        in.compare_plans.push_back(Json::object());
-        continue;
-      }
-      auto plan = read_json(base + p, in);
+      std::optional<Json> plan;
+      if (!p.empty() && p.find("..") == std::string::npos) plan = read_json(base + p, in);
       in.compare_plans.push_back(plan ? *plan : Json::object());
     }
   }
   in.sensitivity = read_json(base + "sensitivity.json", in);
-  if (in.sensitivity) {
-    require(*in.sensitivity, base + "sensitivity.json", "model", string);
-    require(*in.sensitivity, base + "sensitivity.json", "layers", array);
-  }
   in.profile = read_json(base + "profile.json", in);
-  if (in.profile) {
-    require(*in.profile, base + "profile.json", "model", string);
-    require(*in.profile, base + "profile.json", "layers", array);
+  check_report_inputs(in);
+  return in;
+}
+
+void check_report_inputs(const ReportInputs& in) {
+  const std::string base = in.dir + "/";
+  const auto object = Json::value_t::object, array = Json::value_t::array;
+  const auto string = Json::value_t::string, count = Json::value_t::number_unsigned;
+  const struct {
+    const std::optional<Json>* json;
+    const char* file;
+    std::vector<std::pair<const char*, Json::value_t>> fields;
+  } parts[] = {
+      {&in.summary, "summary.json", {{"model", string}, {"layers", array}}},
+      {&in.plan, "quant.json", {{"gammaq_quant", count}, {"activations", object}}},
+      {&in.diagnostics,
+       "diagnostics.json",
+       {{"gammaq_diagnostics", count}, {"tensors", array}, {"layers", array}}},
+      {&in.sweep, "sweep.json", {{"model", string}, {"bits", array}, {"rows", array}}},
+      {&in.compare, "compare.json", {{"model", string}, {"rows", array}}},
+      {&in.sensitivity, "sensitivity.json", {{"model", string}, {"layers", array}}},
+      {&in.profile, "profile.json", {{"model", string}, {"layers", array}}},
+  };
+  for (const auto& part : parts) {
+    if (!*part.json) continue;
+    if (!(*part.json)->is_object())
+      throw Error(ErrorKind::InvalidData, str_cat(base, part.file, ": not a JSON object"));
+    for (const auto& [key, type] : part.fields) require(**part.json, base + part.file, key, type);
   }
+  for (const Json& p : in.compare_plans)
+    if (!p.is_object())
+      throw Error(ErrorKind::InvalidData, str_cat(base, "plans: a plan is not a JSON object"));
   if (!in.summary && !in.sweep && !in.compare && !in.sensitivity && !in.profile)
     throw Error(ErrorKind::InvalidData,
-                str_cat(dir,
+                str_cat(in.dir,
                         ": no summary.json, sweep.json, compare.json, sensitivity.json or "
                         "profile.json to report on"));
   // Every file must be about one model (a sweep of another model is an error, not a plot).
   std::string model, model_file, sha, sha_file;
-  auto check = [&](const std::optional<Json>& j, const std::string& file) {
-    if (!j) return;
-    if (auto it = j->find("model"); it != j->end() && it->is_string()) {
+  for (const auto& part : parts) {
+    if (!*part.json) continue;
+    const Json& j = **part.json;
+    if (auto it = j.find("model"); it != j.end() && it->is_string()) {
       if (model.empty()) {
         model = it->get<std::string>();
-        model_file = file;
+        model_file = part.file;
       } else if (*it != model) {
         throw Error(ErrorKind::InvalidData,
-                    str_cat(base, file, ": made for model '", it->get<std::string>(), "', but ",
-                            model_file, " is for '", model, "'"));
+                    str_cat(base, part.file, ": made for model '", it->get<std::string>(),
+                            "', but ", model_file, " is for '", model, "'"));
       }
     }
-    if (auto it = j->find("model_sha256"); it != j->end() && it->is_string() && !it->empty()) {
+    if (auto it = j.find("model_sha256"); it != j.end() && it->is_string() && !it->empty()) {
       if (sha.empty()) {
         sha = it->get<std::string>();
-        sha_file = file;
+        sha_file = part.file;
       } else if (*it != sha) {
         throw Error(ErrorKind::InvalidData,
-                    str_cat(base, file, ": made for another model file (fingerprint ",
+                    str_cat(base, part.file, ": made for another model file (fingerprint ",
                             it->get<std::string>(), ") than ", sha_file, " (", sha, ")"));
       }
     }
-  };
-  check(in.summary, "summary.json");
-  check(in.plan, "quant.json");
-  check(in.diagnostics, "diagnostics.json");
-  check(in.sweep, "sweep.json");
-  check(in.compare, "compare.json");
-  check(in.sensitivity, "sensitivity.json");
-  check(in.profile, "profile.json");
-  return in;
+  }
 }
 
 std::string render_html(const ReportInputs& in) {

@@ -31,7 +31,13 @@ struct ReportInputs {
 // when DIR holds none of them; Error(Io) when DIR cannot be read.
 [[nodiscard]] ReportInputs load_report_inputs(const std::string& dir);
 
-// The page. Deterministic: the same inputs give the same bytes.
+// The checks load_report_inputs makes once the files are read: the fields the page relies on
+// (named with their file when missing or of the wrong type), at least one part a report can
+// be drawn from, and one model throughout. For inputs built in memory (the fuzz harness).
+void check_report_inputs(const ReportInputs& in);
+
+// The page, from inputs that passed check_report_inputs. Deterministic: the same inputs give
+// the same bytes. Throws Error(InvalidData) when a field has an unexpected type.
 [[nodiscard]] std::string render_html(const ReportInputs& in);
 
 }  // namespace gammaq::report

@@ -50,10 +50,11 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
       step = m * mag;
       break;
     }
+  // Integer multiples of the step, counted in double: lo / step may exceed any integer type.
+  const double first = std::ceil(lo / step - 1e-9), last = std::floor(hi / step + 1e-9);
+  if (!std::isfinite(first) || !std::isfinite(last) || last - first > 100) return {lo};
   std::vector<double> t;
-  const auto first = static_cast<int64_t>(std::ceil(lo / step - 1e-9));
-  const auto last = static_cast<int64_t>(std::floor(hi / step + 1e-9));
-  for (int64_t k = first; k <= last; ++k) t.push_back(static_cast<double>(k) * step);
+  for (int i = 0; i <= static_cast<int>(last - first); ++i) t.push_back((first + i) * step);
   return t;
 }
 
@@ -61,12 +62,14 @@ Chart::Chart(std::string id, std::string title, double width, double height)
     : id_(std::move(id)), title_(std::move(title)), w_(width), h_(height) {}
 
 void Chart::x_axis(double lo, double hi, std::string label) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = 0, hi = 1;  // nothing sensible to draw
   x0_ = lo;
   x1_ = hi > lo ? hi : lo + 1;
   xlabel_ = std::move(label);
 }
 
 void Chart::y_axis(double lo, double hi, std::string label, bool log) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = log ? 1 : 0, hi = log ? 10 : 1;
   logy_ = log && lo > 0;
   y0_ = lo;
   y1_ = hi > lo ? hi : lo + (logy_ ? lo : 1);
