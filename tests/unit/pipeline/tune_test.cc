@@ -19,29 +19,6 @@
 namespace gammaq {
 namespace {
 
-class MemoryDataset final : public Dataset {
- public:
-  MemoryDataset(Tensor images, std::vector<int64_t> labels)
-      : images_(std::move(images)), labels_(std::move(labels)) {}
-  int64_t size() const override { return images_.shape[0]; }
-  bool has_labels() const override { return !labels_.empty(); }
-  Shape image_shape() const override {
-    return Shape(images_.shape.begin() + 1, images_.shape.end());
-  }
-  Batch read(int64_t begin, int64_t count) override {
-    const int64_t per = images_.numel() / images_.shape[0];
-    Batch b;
-    b.images = Tensor({count, images_.shape[1], images_.shape[2], images_.shape[3]});
-    std::copy_n(images_.data.begin() + begin * per, count * per, b.images.data.begin());
-    if (!labels_.empty()) b.labels.assign(labels_.begin() + begin, labels_.begin() + begin + count);
-    return b;
-  }
-
- private:
-  Tensor images_;
-  std::vector<int64_t> labels_;
-};
-
 Graph tiny_net() {
   test::OnnxBuilder b(13);
   b.input("x", {1, 8, 8}).output("y");
@@ -63,7 +40,7 @@ Graph tiny_net() {
 }
 
 // Images, and the float network's predictions as labels (float accuracy 100%).
-MemoryDataset labelled_by_float(const Graph& g, int64_t n, uint32_t seed) {
+std::unique_ptr<Dataset> labelled_by_float(const Graph& g, int64_t n, uint32_t seed) {
   Tensor images({n, 1, 8, 8});
   images.data = test::random_values(static_cast<size_t>(n * 64), seed, -1.0f, 1.0f);
   // Per-image gain and offset, so the float network's predictions spread over the classes.
@@ -85,7 +62,7 @@ MemoryDataset labelled_by_float(const Graph& g, int64_t n, uint32_t seed) {
   std::vector<int64_t> sorted = labels;
   std::sort(sorted.begin(), sorted.end());
   EXPECT_GE(std::unique(sorted.begin(), sorted.end()) - sorted.begin(), 3) << "labels must vary";
-  return MemoryDataset(images, labels);
+  return make_array_dataset(images, labels);
 }
 
 struct Tuned {
@@ -95,15 +72,15 @@ struct Tuned {
 
 Tuned tune(bool weights, bool cache, int threads, bool memo = true) {
   const Graph g = tiny_net();
-  MemoryDataset calib = labelled_by_float(g, 96, 11);
-  MemoryDataset val = labelled_by_float(g, 150, 12);
+  const std::unique_ptr<Dataset> calib = labelled_by_float(g, 96, 11);
+  const std::unique_ptr<Dataset> val = labelled_by_float(g, 150, 12);
   QuantizeOptions o;
   o.wbits = o.abits = 3;
   o.threads = threads;
   o.batch = 32;
   o.quiet = true;
   o.float_activations = weights;
-  Tuned t{quantize_model(g, calib, o).plan, {}};
+  Tuned t{quantize_model(g, *calib, o).plan, {}};
   TuneOptions to;
   to.z = 0;  // the paper's any-gain rule: at 3 bits on 150 images it moves many fracs
   to.cache = cache;
@@ -111,7 +88,7 @@ Tuned tune(bool weights, bool cache, int threads, bool memo = true) {
   to.threads = threads;
   to.batch = 32;
   to.quiet = true;
-  t.report = tune_plan(g, t.plan, val, weights, to);
+  t.report = tune_plan(g, t.plan, *val, weights, to);
   return t;
 }
 
@@ -202,40 +179,40 @@ TEST(TuneTest, SignificanceCountsDisagreements) {
 // A z no candidate can reach freezes the plan: tuning then changes nothing.
 TEST(TuneTest, UnreachableSignificanceKeepsThePlan) {
   const Graph g = tiny_net();
-  MemoryDataset calib = labelled_by_float(g, 96, 11);
-  MemoryDataset val = labelled_by_float(g, 150, 12);
+  const std::unique_ptr<Dataset> calib = labelled_by_float(g, 96, 11);
+  const std::unique_ptr<Dataset> val = labelled_by_float(g, 150, 12);
   QuantizeOptions o;
   o.wbits = o.abits = 3;
   o.quiet = true;
-  const quant::QuantPlan before = quantize_model(g, calib, o).plan;
+  const quant::QuantPlan before = quantize_model(g, *calib, o).plan;
   quant::QuantPlan plan = before;
   TuneOptions to;
   to.quiet = true;
   to.z = 1e9;
-  const TuneReport r = tune_plan(g, plan, val, false, to);
+  const TuneReport r = tune_plan(g, plan, *val, false, to);
   EXPECT_EQ(quant::plan_to_json(plan), quant::plan_to_json(before));
   EXPECT_EQ(r.end.top1, r.start.top1);
 }
 
 TEST(TuneTest, BadInputs) {
   const Graph g = tiny_net();
-  MemoryDataset calib = labelled_by_float(g, 64, 11);
+  const std::unique_ptr<Dataset> calib = labelled_by_float(g, 64, 11);
   QuantizeOptions o;
   o.quiet = true;
-  quant::QuantPlan plan = quantize_model(g, calib, o).plan;
+  quant::QuantPlan plan = quantize_model(g, *calib, o).plan;
   TuneOptions to;
   to.quiet = true;
   to.k = -1;
-  EXPECT_THROW((void)tune_plan(g, plan, calib, false, to), Error);
+  EXPECT_THROW((void)tune_plan(g, plan, *calib, false, to), Error);
   to.k = 1;
   for (double z : {-0.5, std::nan(""), std::numeric_limits<double>::infinity()}) {
     to.z = z;
-    EXPECT_THROW((void)tune_plan(g, plan, calib, false, to), Error) << z;
+    EXPECT_THROW((void)tune_plan(g, plan, *calib, false, to), Error) << z;
   }
   to.z = 0;
-  MemoryDataset unlabelled(Tensor({4, 1, 8, 8}), {});
+  const std::unique_ptr<Dataset> unlabelled = make_array_dataset(Tensor({4, 1, 8, 8}));
   try {
-    (void)tune_plan(g, plan, unlabelled, false, to);
+    (void)tune_plan(g, plan, *unlabelled, false, to);
     FAIL() << "no labels must be refused";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::InvalidData);
@@ -244,7 +221,7 @@ TEST(TuneTest, BadInputs) {
   quant::QuantPlan float_fm = plan;
   float_fm.float_activations = true;
   try {
-    (void)tune_plan(g, float_fm, calib, false, to);
+    (void)tune_plan(g, float_fm, *calib, false, to);
     FAIL() << "an empty tuned set must be refused";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::InvalidOption);
