@@ -22,6 +22,15 @@ double top1_of(const TuneScore& s) {
   return s.images ? static_cast<double>(s.top1) / static_cast<double>(s.images) : 0.0;
 }
 
+// Float numerics in the simulation's form: no activation rounded, no constant replaced.
+FakeQuant float_numerics(const Graph& g, quant::Rounding rounding) {
+  FakeQuant fq;
+  fq.rounding = rounding;
+  fq.value_format.assign(g.values.size(), std::nullopt);
+  fq.constant.assign(g.values.size(), Tensor());
+  return fq;
+}
+
 // Losses are differences of accuracies in points (100 * (a - b)): a loss equal to the target
 // can come out a few ulps above it, and still meets it.
 bool within(double loss, double target) { return loss <= target + 1e-9; }
@@ -59,10 +68,7 @@ SensitivityReport sensitivity(const Graph& g, Dataset& calib, Dataset& val,
   const FakeQuant wq = resolve_plan(g, weights_only);  // weights rounded alone, float inputs
 
   // The working numerics: float, with one tensor rounded at a time.
-  FakeQuant fq;
-  fq.rounding = r.plan.rounding;
-  fq.value_format.assign(g.values.size(), std::nullopt);
-  fq.constant.assign(g.values.size(), Tensor());
+  FakeQuant fq = float_numerics(g, r.plan.rounding);
   TuneReport cache;
   TuningSet set(g, val, o.eval, fq, cache);
   r.cached = cache.cached;
@@ -218,10 +224,7 @@ SensitivityReport sensitivity(const Graph& g, Dataset& calib, Dataset& val,
   if (o.test) {
     TuneOptions to = o.eval;
     to.limit = -1;
-    FakeQuant ffq;
-    ffq.rounding = r.plan.rounding;
-    ffq.value_format.assign(g.values.size(), std::nullopt);
-    ffq.constant.assign(g.values.size(), Tensor());
+    const FakeQuant ffq = float_numerics(g, r.plan.rounding);
     TuneReport unused;
     to.cache = false;
     TuningSet test_float(g, *o.test, to, ffq, unused);
