@@ -8,6 +8,7 @@
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "gammaq/executor.h"
+#include "quant/weights.h"
 
 namespace gammaq::report {
 namespace {
@@ -15,14 +16,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
-
-// 10 log10(signal / noise) (ALGORITHMS.md 6.1): null when there is no signal; a noise of 0
-// is an exact tensor (null with "exact" set by the caller).
-double sqnr_db(double signal, double noise) {
-  if (!(signal > 0)) return std::numeric_limits<double>::quiet_NaN();
-  if (noise <= 0) return std::numeric_limits<double>::infinity();
-  return 10.0 * std::log10(signal / noise);
-}
 
 // Equal-width bins over [lo, hi] of the non-zero finite values.
 struct Histogram {
@@ -212,9 +205,9 @@ Json diagnose(const Graph& g, const quant::QuantPlan& plan, Dataset& data,
     t["max"] = a.max;
     t["histogram"] = a.hist->json();
     const double iso =
-        fmt ? sqnr_db(a.energy, a.err_isolated) : std::numeric_limits<double>::quiet_NaN();
+        fmt ? quant::sqnr_db(a.energy, a.err_isolated) : std::numeric_limits<double>::quiet_NaN();
     t["sqnr_isolated_db"] = number_or_null(iso);
-    t["sqnr_cumulative_db"] = number_or_null(sqnr_db(a.energy, a.err_cumulative));
+    t["sqnr_cumulative_db"] = number_or_null(quant::sqnr_db(a.energy, a.err_cumulative));
     if (fmt && a.err_isolated == 0 && a.energy > 0) t["exact"] = true;
     t["saturation"] = fmt && a.total
                           ? Json(static_cast<double>(a.saturated) / static_cast<double>(a.total))
