@@ -67,9 +67,9 @@ fi
 
 step "minimal root (mmdebstrap)"
 mapfile -t mirrors < <(sources_lines | sort -u)
-if [ ! -s "$tarball" ]; then
+if [ ! -f "$tarball" ] || [ ! -s "$tarball" ]; then
   mkdir -p "$cache"
-  if ! retry 3 mmdebstrap --quiet --variant=minbase --mode=root bookworm "$tarball.part" \
+  if ! retry 3 mmdebstrap --quiet --variant=minbase --mode=root --format=tar bookworm "$tarball.part" \
       "${mirrors[@]}"; then
     rm -f "$tarball.part"
     echo "fresh_check: skipped: the Debian package registry cannot be reached (mmdebstrap failed 3 times)" >&2
