@@ -106,7 +106,10 @@ rm -f "$root"/etc/apt/sources.list.d/*
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 # npm's registry and certificate settings, as this machine has them (no packages).
 for f in /root/.npmrc /usr/etc/npmrc /etc/npmrc; do
-  [ -f "$f" ] && mkdir -p "$root$(dirname "$f")" && grep -vE '^\s*(nodedir|cafile)\s*=' "$f" >"$root$f"
+  if [ -f "$f" ]; then
+    mkdir -p "$root$(dirname "$f")"
+    grep -vE '^\s*(nodedir|cafile)\s*=' "$f" >"$root$f" || true
+  fi
 done
 
 step "clean clone of HEAD"
