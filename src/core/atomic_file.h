@@ -35,4 +35,14 @@ void write_npy_f32(const std::string& path, const Shape& shape, std::span<const 
 // Writes text atomically.
 void write_text_file(const std::string& path, std::string_view text);
 
+// Output paths are input (STYLE.md §3): a command checks every output path before its work,
+// so a bad one costs one line and writes nothing. Folder: an existing folder it can write in,
+// or one it can create (the nearest existing ancestor is a folder, and creating the first
+// missing level is tried and undone). File: not an existing folder, in an existing folder it
+// can write in. Error(InvalidOption) naming `option` and the path, with the reason, otherwise.
+enum class OutputKind { Folder, File };
+void check_output_path(const std::string& path, OutputKind kind, std::string_view option);
+// std::filesystem::create_directories, its failure an Error(Io) naming the folder.
+void make_output_folder(const std::string& path);
+
 }  // namespace gammaq

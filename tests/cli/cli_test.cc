@@ -273,6 +273,53 @@ TEST(CliTest, QuantizeBadInputWritesNothing) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// Output paths are input: every command's output path that is an existing regular file, a
+// folder that cannot be created (under /proc), or a file in a missing folder is refused up
+// front with one line naming it, exit 2, and nothing written.
+TEST(CliTest, BadOutputPathsWriteNothing) {
+  const std::string root = test::temp_dir() + "/outpaths";
+  fs::create_directories(root + "/report-dir");
+  const std::string file = root + "/a-file";
+  write_text_file(file, "keep\n");
+  const std::string calib = " --calib 'fashion-mnist:train[0:8]' --quiet";
+  const std::string val = " --val 'fashion-mnist:train[59000:59008]'";
+  const std::string test = " --test 'fashion-mnist:test[0:8]'";
+  // Each command with its output option last, so the path can be appended.
+  const std::vector<std::pair<std::string, bool>> commands = {
+      // (command, output is a folder)
+      {"quantize " + kModel + calib + " --out ", true},
+      {"compare " + kModel + calib + test + " --bits 8 --methods ggd --out ", true},
+      {"sweep " + kModel + calib + " --bits 8 --out ", true},
+      {"mixed " + kModel + calib + test + " --out ", true},
+      {"sensitivity " + kModel + calib + val + " --bits 4 --out ", true},
+      {"profile " + kModel + " --batch 1 --repeat 1 --quiet --out ", true},
+      {"export " + root + "/no-quant --format c -o ", true},
+      {"export " + root + "/no-quant --format qdq -o ", false},
+      {"report " + root + "/report-dir --out ", false},
+      {"eval " + kModel + " --data 'fashion-mnist:test[0:8]' --logits ", false},
+  };
+  for (const auto& [cmd, folder] : commands) {
+    SCOPED_TRACE(cmd);
+    // An existing regular file where a folder is wanted, or a file inside a file.
+    const std::string in_file = folder ? file : file + "/out.onnx";
+    expect_input_error(gammaq(cmd + in_file), {in_file});
+    EXPECT_EQ(slurp(file), "keep\n");
+    // A folder the system will not create.
+    const std::string proc = folder ? "/proc/gammaq-x" : "/proc/gammaq-x/out.onnx";
+    expect_input_error(gammaq(cmd + proc), {proc});
+    EXPECT_FALSE(fs::exists("/proc/gammaq-x"));
+    if (!folder) {  // a file where a folder is: refused too
+      expect_input_error(gammaq(cmd + root + "/report-dir"), {"report-dir"});
+      expect_input_error(gammaq(cmd + root + "/missing/out.onnx"), {"missing"});
+      EXPECT_FALSE(fs::exists(root + "/missing"));
+    }
+  }
+  // Nothing besides what the test made.
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::recursive_directory_iterator(root)) ++entries;
+  EXPECT_EQ(entries, 2u);
+}
+
 // An overrides file can pin a tensor's frac (and width); everything else is still chosen.
 TEST(CliTest, QuantizeOverridesPinATensor) {
   const std::string out = test::temp_dir() + "/pinned";

@@ -83,6 +83,7 @@ struct Scored {
 };
 
 int run_compare() {
+  if (!args.out.empty()) check_output_path(args.out, OutputKind::Folder, "--out");
   const double t_start = now_seconds();
   const LoadedModel m = load_model(args.model);
   const Graph& g = m.graph;
@@ -300,7 +301,7 @@ int run_compare() {
   j["peak_rss_mib"] = static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
 
   if (!args.out.empty()) {
-    std::filesystem::create_directories(args.out + "/plans");
+    make_output_folder(args.out + "/plans");
     for (const CompareRow& r : rep.rows)
       write_text_file(args.out + "/" + plan_file(r), quant::plan_to_json(r.plan));
     write_text_file(args.out + "/compare.json", j.dump(1) + "\n");

@@ -26,6 +26,7 @@ struct EvalArgs {
 } args;
 
 int run_eval() {
+  if (!args.logits.empty()) check_output_path(args.logits, OutputKind::File, "--logits");
   const LoadedModel m = load_model(args.model);
   if (args.batch < 1) throw Error(ErrorKind::InvalidOption, "--batch must be >= 1");
   ExecutorOptions eo;

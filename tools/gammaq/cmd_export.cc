@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "common.h"
+#include "core/atomic_file.h"
 #include "engine/integer.h"
 #include "export/export.h"
 #include "export/qdq.h"
@@ -25,6 +26,8 @@ struct ExportArgs {
 } args;
 
 int run_export() {
+  check_output_path(args.out, args.format == "qdq" ? OutputKind::File : OutputKind::Folder,
+                    "--out");
   if (args.format == "qdq") {
     // The simulation's graph, not the integer program: plans with float feature maps export too.
     const QuantizedModel q = load_quantized(args.dir, args.model, false);

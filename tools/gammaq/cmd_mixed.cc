@@ -46,6 +46,7 @@ double parse_threshold(const std::string& s) {
 }
 
 int run_mixed() {
+  check_output_path(args.out, OutputKind::Folder, "--out");
   const LoadedModel m = load_model(args.model);
   const Graph& g = m.graph;
   MixedOptions mo;
@@ -177,7 +178,7 @@ int run_mixed() {
     report_choice("max_loss", lo);
   }
 
-  std::filesystem::create_directories(args.out);
+  make_output_folder(args.out);
   write_text_file(args.out + "/mixed.json", j.dump(1) + "\n");
   write_text_file(args.out + "/mixed.md", md.str());
   if (have_chosen) write_text_file(args.out + "/quant.json", quant::plan_to_json(chosen));

@@ -33,6 +33,10 @@ Json gops(int64_t macs, int64_t batch, double seconds) {
 int run_profile() {
   if (args.batch < 1)
     throw Error(ErrorKind::InvalidOption, str_cat("--batch ", args.batch, ": must be >= 1"));
+  const std::string out = !args.out.empty()     ? args.out
+                          : !args.quant.empty() ? args.quant
+                                                : "gammaq_profile";
+  check_output_path(out, OutputKind::Folder, args.out.empty() ? "profile folder" : "--out");
   const LoadedModel m = load_model(args.model);
   const Graph& g = m.graph;
   quant::QuantPlan plan;
@@ -106,10 +110,7 @@ int run_profile() {
     layers.push_back(x);
   }
   j["integer_not_faster"] = slower;
-  const std::string out = !args.out.empty()     ? args.out
-                          : !args.quant.empty() ? args.quant
-                                                : "gammaq_profile";
-  std::filesystem::create_directories(out);
+  make_output_folder(out);
   write_text_file(out + "/profile.json", j.dump(1) + "\n");
   if (args.report) write_report(out);
   if (args.json) {

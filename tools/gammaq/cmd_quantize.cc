@@ -48,6 +48,7 @@ Accuracy evaluate_on(const Graph& g, Dataset& data, const FakeQuant* fq, KernelI
 }
 
 int run_quantize() {
+  check_output_path(args.out, OutputKind::Folder, "--out");
   const LoadedModel m = load_model(args.model);
   const Graph& g = m.graph;
   QuantizeOptions o;
@@ -139,7 +140,7 @@ int run_quantize() {
     diagnostics = report::diagnose(g, rep.plan, data, d).dump(1) + "\n";
     progress.finish();
   }
-  std::filesystem::create_directories(args.out);
+  make_output_folder(args.out);
   write_text_file(args.out + "/quant.json", quant::plan_to_json(rep.plan));
   if (!diagnostics.empty()) write_text_file(args.out + "/diagnostics.json", diagnostics);
   {  // the model beside its formats, so DIR alone is a quantized model (gammaq run DIR)

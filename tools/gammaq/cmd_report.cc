@@ -26,6 +26,7 @@ int run_report() {
   const double t0 = now_seconds();
   if (!std::filesystem::is_directory(args.dir))
     throw Error(ErrorKind::Io, str_cat(args.dir, ": not a folder"));
+  if (!args.out.empty()) check_output_path(args.out, OutputKind::File, "--out");
   if (args.images < 1)
     throw Error(ErrorKind::InvalidOption, str_cat("--images ", args.images, ": must be >= 1"));
   std::string diagnostics;

@@ -30,6 +30,7 @@ using Json = nlohmann::ordered_json;
 Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 int run_sensitivity() {
+  check_output_path(args.out, OutputKind::Folder, "--out");
   const double t0 = now_seconds();
   const LoadedModel m = load_model(args.model);
   const Graph& g = m.graph;
@@ -116,7 +117,7 @@ int run_sensitivity() {
     else
       overrides["tensors"][t.name] = {{"abits", r.keep_bits}};
   }
-  std::filesystem::create_directories(args.out);
+  make_output_folder(args.out);
   write_text_file(args.out + "/sensitivity.json", j.dump(1) + "\n");
   write_text_file(args.out + "/keep.json", overrides.dump(1) + "\n");
   write_text_file(args.out + "/suggested.json", quant::plan_to_json(r.suggested));

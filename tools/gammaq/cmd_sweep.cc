@@ -71,6 +71,7 @@ QuantizeOptions scheme_options(const std::string& scheme, int bits) {
 bool tuned(const std::string& scheme) { return scheme.find('+') != std::string::npos; }
 
 int run_sweep() {
+  check_output_path(args.out, OutputKind::Folder, "--out");
   const LoadedModel m = load_model(args.model);
   const Graph& g = m.graph;
   for (int b : args.bits)
@@ -211,7 +212,7 @@ int run_sweep() {
                 "%s: top-1 [%%] on %s (%lld images), float %.2f%%; calibration %s\n\n",
                 g.name.c_str(), score_spec.c_str(), static_cast<long long>(fa.images),
                 100.0 * fa.top1(), args.calib.c_str());
-  std::filesystem::create_directories(args.out);
+  make_output_folder(args.out);
   write_text_file(args.out + "/sweep.json", j.dump(1) + "\n");
   write_text_file(args.out + "/sweep.md", std::string(head) + md.str() + sqnr_md);
   if (args.report) write_report(args.out);
