@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 
 # Every package the build, the tests and the main job need on a fresh bookworm (minbase) root;
 # scripts/fresh_check.sh proves the list. ocl-icd-opencl-dev: libdnnl-dev only recommends it,
-# but dnnl-config.cmake's find_package(OpenCL) fails without it. git: the library_install test
-# and the fresh check clone the tree. ca-certificates: npm's https registry.
-packages=(g++ cmake ninja-build pkg-config git ca-certificates libgtest-dev libgmock-dev
+# but dnnl-config.cmake's find_package(OpenCL) fails without it. ca-certificates: npm's https
+# registry (a minbase root has no CA bundle).
+packages=(g++ cmake ninja-build pkg-config ca-certificates libgtest-dev libgmock-dev
   libbenchmark-dev libonnx-dev libprotobuf-dev protobuf-compiler libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev dataset-fashion-mnist clang-14
   libclang-rt-14-dev clang-format-14 libboost-math-dev chromium)
