@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "gammaq/error.h"
+#include "ops/op.h"
 
 namespace gammaq {
 
@@ -155,7 +156,7 @@ FakeQuant resolve_plan(const Graph& g, const quant::QuantPlan& plan) {
   }
   size_t layers = 0;
   for (const Node& n : g.nodes) {
-    if (n.op != OpType::Conv && n.op != OpType::Gemm) continue;
+    if (!ops::is_layer(n)) continue;
     ++layers;
     quantize_layer(g, n, layer_of(g, plan, n), plan.rounding, fq);
   }

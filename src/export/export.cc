@@ -12,6 +12,7 @@
 
 #include "gammaq/error.h"
 #include "gammaq/executor.h"
+#include "ops/op.h"
 #include "quant/nuuq.h"
 
 namespace gammaq {
@@ -157,29 +158,15 @@ Description describe(const IntegerProgram& p, const quant::QuantPlan& plan) {
       if (!g.values[static_cast<size_t>(v)].is_constant) ins.push_back(v);
     e["inputs"] = ins;
     e["output"] = n.outputs[0];
-    const bool windowed =
-        n.op == OpType::Conv || n.op == OpType::MaxPool || n.op == OpType::AveragePool;
-    if (windowed) {
+    const ops::OpDef& def = ops::def(n.op);
+    if (def.windowed) {
       e["kernel"] = a.kernel;
       e["strides"] = a.strides;
       e["pads"] = a.pads;  // top, left, bottom, right
       e["dilations"] = a.dilations.empty() ? std::vector<int64_t>{1, 1} : a.dilations;
     }
-    if (n.op == OpType::Conv) e["group"] = a.group;
-    if (n.op == OpType::AveragePool) e["count_include_pad"] = a.count_include_pad;
-    if (n.op == OpType::LRN)
-      e["lrn"] = {{"size", a.size},
-                  {"alpha", a.alpha},
-                  {"beta", a.beta},
-                  {"bias", a.bias},
-                  {"multiplier_bits", kernels::kLrnMultiplierBits}};
-    if (n.op == OpType::Concat) {
-      e["axis"] = a.axis;
-      std::vector<int64_t> shifts;
-      for (const kernels::OutputStage& s : in.input_stages) shifts.push_back(s.shift_of(0));
-      e["input_shifts"] = shifts;
-    }
-    if (n.op == OpType::Conv || n.op == OpType::Gemm) {
+    if (def.export_json) def.export_json(n, in, e);
+    if (def.weighted) {
       const std::string base = str_cat("n", i);
       e["weights"] =
           d.add(base + "_w", std::vector<int64_t>(in.codes.weight.begin(), in.codes.weight.end()));
@@ -200,7 +187,7 @@ Description describe(const IntegerProgram& p, const quant::QuantPlan& plan) {
                                           std::vector<int64_t>(in.stage.out.table->levels.begin(),
                                                                in.stage.out.table->levels.end()))},
                          {"per_shift", in.stage.out.table->thresholds.size()}};
-      if (n.op == OpType::Concat) {
+      if (!in.input_stages.empty()) {
         json names = json::array();
         for (size_t k = 0; k < in.input_stages.size(); ++k)
           names.push_back(d.add(str_cat(base, "_in", k, "_tacc"),

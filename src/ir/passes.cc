@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gammaq/error.h"
+#include "ops/op.h"
 
 namespace gammaq {
 namespace {
@@ -105,18 +106,13 @@ int fuse_activations(Graph& g) {
   int fused = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& act = g.nodes[i];
-    Activation kind;
-    switch (act.op) {
-      case OpType::Relu: kind = Activation::Relu; break;
-      case OpType::Clip: kind = Activation::Clip; break;
-      case OpType::LeakyRelu: kind = Activation::LeakyRelu; break;
-      default: continue;
-    }
+    const Activation kind = ops::def(act.op).fuses_as;
+    if (kind == Activation::None) continue;
     const int x = act.inputs[0];
     const int p = g.values[x].producer;
     if (p < 0 || readers[x] != 1 || x == g.output) continue;
     Node& prod = g.nodes[p];
-    if (prod.op != OpType::Conv && prod.op != OpType::Gemm && prod.op != OpType::Add) continue;
+    if (!ops::def(prod.op).takes_activation) continue;
     if (prod.attrs.activation != Activation::None) continue;
     prod.attrs.activation = kind;
     prod.attrs.act_min = act.attrs.clip_min;

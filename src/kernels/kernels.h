@@ -42,6 +42,17 @@ struct WindowGeom {
   return v;
 }
 
+// A fused ReLU/Clip applied in double (the simulation's exact accumulators); other fused
+// activations pass through (the integer engine refuses them).
+[[nodiscard]] inline double activate_exact(double v, const Attributes& a) noexcept {
+  switch (a.activation) {
+    case Activation::Relu: return v > 0.0 ? v : 0.0;
+    case Activation::Clip:
+      return v < a.act_min ? a.act_min : (v > a.act_max ? static_cast<double>(a.act_max) : v);
+    default: return v;
+  }
+}
+
 // ---------------------------------------------------------------- reference kernels (f32)
 // Threads: each kernel may split the batch over OpenMP threads; results do not depend on the
 // thread count.

@@ -13,7 +13,8 @@
 #include <unordered_map>
 
 #include "gammaq/error.h"
-#include "onnx/import_context.h"
+#include "onnx/import_rules.h"
+#include "ops/op.h"
 
 namespace gammaq {
 namespace {
@@ -138,41 +139,9 @@ class Importer {
                                                        n.input(k), "' is undefined"));
         return it->second;
       };
-      const OpType op = *op_from_onnx(n.op_type());
-      int out = in_rank(0);
-      const bool window = op == OpType::Conv || op == OpType::MaxPool ||
-                          op == OpType::AveragePool || op == OpType::GlobalAveragePool ||
-                          op == OpType::LRN;
-      if (window && out != 4)
-        throw Error(ErrorKind::UnsupportedOp,
-                    str_cat(onnx_import::node_label(n, i), ": input rank ", out,
-                            "; only 2-D images (N x C x H x W)"));
-      if (op == OpType::Conv && in_rank(1) != 4)
-        throw Error(
-            ErrorKind::UnsupportedOp,
-            str_cat(onnx_import::node_label(n, i), ": weight rank ", in_rank(1), "; expected 4"));
-      switch (op) {
-        case OpType::Flatten:
-        case OpType::Gemm:
-        case OpType::MatMul: out = 2; break;
-        case OpType::Add:
-        case OpType::Mul: out = std::max(out, in_rank(1)); break;
-        case OpType::Reshape: {
-          auto it = n.input_size() > 1 ? length.find(n.input(1)) : length.end();
-          out = it != length.end() && it->second <= 8 ? static_cast<int>(it->second) : -1;
-          break;
-        }
-        case OpType::Constant: {
-          out = 0;
-          for (const auto& a : n.attribute()) {
-            if (a.name() != "value") continue;
-            out = a.t().dims_size();
-            if (out == 1 && n.output_size() > 0) length[n.output(0)] = a.t().dims(0);
-          }
-          break;
-        }
-        default: break;
-      }
+      const ops::OpDef& def = ops::def(*op_from_onnx(n.op_type()));
+      const onnx_import::RankIo r{n, onnx_import::node_label(n, i), in_rank, length};
+      const int out = def.rank ? def.rank(r) : in_rank(0);
       for (const auto& o : n.output()) rank[o] = out;
     }
   }

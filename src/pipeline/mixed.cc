@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gammaq/error.h"
+#include "ops/op.h"
 
 namespace gammaq {
 namespace {
@@ -25,8 +26,6 @@ QuantizeOptions at_low_width(const QuantizeOptions& base, const MixedOptions& m)
   return o;
 }
 
-bool is_layer(const Node& n) { return n.op == OpType::Conv || n.op == OpType::Gemm; }
-
 }  // namespace
 
 std::vector<Sensitivity> rank_by_sqnr(const Graph& g, Dataset& calib, const QuantizeOptions& base,
@@ -41,7 +40,7 @@ std::vector<Sensitivity> rank_by_sqnr(const Graph& g, Dataset& calib, const Quan
   // Critical (6.4): the first layer reading the graph input, and the last layer.
   int first = -1, last = -1;
   for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (is_layer(g.nodes[i])) {
+    if (ops::is_layer(g.nodes[i])) {
       if (first < 0 && g.nodes[i].inputs[0] == g.input) first = static_cast<int>(i);
       last = static_cast<int>(i);
     }
@@ -57,7 +56,7 @@ std::vector<Sensitivity> rank_by_sqnr(const Graph& g, Dataset& calib, const Quan
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     const bool critical = static_cast<int>(i) == first || static_cast<int>(i) == last;
-    if (want_w && is_layer(n))
+    if (want_w && ops::is_layer(n))
       out.push_back({n.name, rep.plan.layers.at(n.name).weight_sqnr_db,
                      static_cast<double>(g.values[n.inputs[1]].data.numel()), critical, true});
     if (want_a) {
@@ -65,7 +64,7 @@ std::vector<Sensitivity> rank_by_sqnr(const Graph& g, Dataset& calib, const Quan
       auto it = rep.plan.activations.find(v.name);
       if (it == rep.plan.activations.end()) continue;
       out.push_back({v.name, it->second.sqnr_db, static_cast<double>(shape_numel(v.shape)),
-                     critical && is_layer(n), false});
+                     critical && ops::is_layer(n), false});
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const Sensitivity& a, const Sensitivity& b) {

@@ -10,6 +10,7 @@
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "gammaq/executor.h"
+#include "ops/op.h"
 #include "pipeline/chunked_pass.h"
 #include "quant/methods/method.h"
 #include "quant/nuuq.h"
@@ -194,7 +195,7 @@ struct ErrorsSink final : ChunkSink {
 std::function<quant::Propagate()> next_layer_propagation(const Graph& g, int v) {
   auto graphs = std::make_shared<std::vector<Graph>>();
   for (const Node& n : g.nodes) {
-    if ((n.op != OpType::Conv && n.op != OpType::Gemm) || n.inputs[0] != v) continue;
+    if (!ops::is_layer(n) || n.inputs[0] != v) continue;
     Graph one;
     one.name = n.name;
     one.opset = g.opset;
@@ -255,26 +256,8 @@ std::vector<bool> nonnegative_values(const Graph& g) {
     const bool in0 = !g.values[n.inputs[0]].is_constant && nn[n.inputs[0]];
     bool all_in = true;
     for (int id : n.inputs) all_in = all_in && !g.values[id].is_constant && nn[id];
-    switch (n.op) {
-      case OpType::Relu:
-      case OpType::Sigmoid:
-      case OpType::Softmax: nn[y] = true; break;
-      case OpType::Clip: nn[y] = n.attrs.clip_min >= 0.0f || in0; break;
-      case OpType::Conv:
-      case OpType::Gemm: nn[y] = act_nonneg(n.attrs); break;
-      case OpType::Add: nn[y] = act_nonneg(n.attrs) || all_in; break;
-      case OpType::MaxPool:
-      case OpType::AveragePool:
-      case OpType::GlobalAveragePool:
-      case OpType::LRN:
-      case OpType::Flatten:
-      case OpType::Reshape:
-      case OpType::Identity:
-      case OpType::Dropout: nn[y] = in0; break;
-      case OpType::Pad: nn[y] = in0 && n.attrs.pad_value >= 0.0f; break;
-      case OpType::Concat: nn[y] = all_in; break;
-      default: nn[y] = act_nonneg(n.attrs); break;
-    }
+    const auto rule = ops::def(n.op).nonnegative;
+    nn[y] = act_nonneg(n.attrs) || (rule && rule(n, in0, all_in));
   }
   return nn;
 }
@@ -322,7 +305,7 @@ FeatureMapCalibration::FeatureMapCalibration(const Graph& g, Dataset& calib,
   std::vector<bool> want_means(g.values.size(), false);
   if (o.bias_correction)
     for (const Node& n : g.nodes)
-      if ((n.op == OpType::Conv || n.op == OpType::Gemm) && n.inputs.size() > 2)
+      if (ops::is_layer(n) && n.inputs.size() > 2)
         want_means[static_cast<size_t>(n.inputs[0])] = true;
   std::vector<std::vector<double>> sums(g.values.size());
   std::vector<int64_t> counts(g.values.size(), 0);
@@ -505,7 +488,7 @@ namespace {
 // (each output's group for grouped convolutions; zero padding left out of E[x]).
 void correct_biases(const Graph& g, const FeatureMapCalibration& cal, quant::QuantPlan& plan) {
   for (const Node& n : g.nodes) {
-    if ((n.op != OpType::Conv && n.op != OpType::Gemm) || n.inputs.size() < 3) continue;
+    if (!ops::is_layer(n) || n.inputs.size() < 3) continue;
     const std::vector<double>& mean = cal.channel_means(n.inputs[0]);
     if (mean.empty()) continue;
     quant::LayerFormat& l = plan.layers.at(n.name);
@@ -612,7 +595,7 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
 
   auto t0 = std::chrono::steady_clock::now();
   for (const Node& n : g.nodes)
-    if (n.op == OpType::Conv || n.op == OpType::Gemm)
+    if (ops::is_layer(n))
       plan.layers[n.name] =
           o.weights_from ? o.weights_from->layers.at(n.name) : choose_layer(g, n, o);
   rep.calibration_images = images;
@@ -623,7 +606,7 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
     wplan.float_activations = true;
     rep.tuning.push_back(tune_plan(g, wplan, *o.val, true, o.tune_options));
     for (const Node& n : g.nodes) {
-      if (n.op != OpType::Conv && n.op != OpType::Gemm) continue;
+      if (!ops::is_layer(n)) continue;
       quant::LayerFormat& l = plan.layers[n.name];
       const quant::LayerFormat& tuned = wplan.layers.at(n.name);
       if (tuned.weight.frac == l.weight.frac) continue;

@@ -12,6 +12,7 @@
 #include "gammaq/evaluate.h"
 #include "gammaq/executor.h"
 #include "kernels/fast/fast.h"
+#include "ops/op.h"
 #include "pipeline/chunked_pass.h"
 #include "pipeline/tuning_set.h"
 
@@ -61,8 +62,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
     // NUUQ layers stay as chosen: their codebook is a set of codes of one grid, and another
     // frac would re-index every weight.
     for (size_t i = 0; i < g.nodes.size(); ++i)
-      if ((g.nodes[i].op == OpType::Conv || g.nodes[i].op == OpType::Gemm) &&
-          plan.layers.at(g.nodes[i].name).weight_codebooks.empty())
+      if (ops::is_layer(g.nodes[i]) && plan.layers.at(g.nodes[i].name).weight_codebooks.empty())
         items.push_back({static_cast<int>(i), -1});
   } else if (!plan.float_activations) {
     // Threshold-quantized feature maps (ALGORITHMS.md 9) stay as chosen too: their table is
@@ -133,9 +133,7 @@ TuneReport tune_plan(const Graph& g, quant::QuantPlan& plan, Dataset& val, bool 
       change.nodes = nodes_downstream_of(g, v);
       change.values[static_cast<size_t>(v)] = true;
       for (size_t i = 0; i < g.nodes.size(); ++i)
-        if ((g.nodes[i].op == OpType::Conv || g.nodes[i].op == OpType::Gemm) &&
-            g.nodes[i].inputs[0] == v)
-          reload.push_back(i);
+        if (ops::is_layer(g.nodes[i]) && g.nodes[i].inputs[0] == v) reload.push_back(i);
       step.kind = "activation";
       step.name = g.values[v].name;
     }

@@ -11,6 +11,7 @@
 #include "engine/fake_quant.h"
 #include "gammaq/error.h"
 #include "gammaq/evaluate.h"
+#include "ops/op.h"
 #include "pipeline/quantize.h"
 #include "pipeline/summary.h"
 #include "quant/methods/method.h"
@@ -87,8 +88,7 @@ int run_quantize() {
   if (!args.overrides.empty()) read_overrides(args.overrides, o);
   for (const auto& [name, bits] : o.weight_bits_override) {
     bool found = false;
-    for (const Node& n : g.nodes)
-      found |= n.name == name && (n.op == OpType::Conv || n.op == OpType::Gemm);
+    for (const Node& n : g.nodes) found |= n.name == name && ops::is_layer(n);
     if (!found)
       throw Error(ErrorKind::InvalidOption,
                   str_cat(args.overrides, ": layer '", name, "' is not a Conv/Gemm of ", g.name));

@@ -16,6 +16,8 @@
 
 namespace gammaq::kernels {
 
+struct FastGraphImpl;  // kernels/fast/fast_builder.h
+
 class FastGraph {
  public:
   // The graph (and `fake_quant`, when given) must outlive the FastGraph. With `fake_quant`,
@@ -52,8 +54,7 @@ class FastGraph {
   [[nodiscard]] std::string impl_name(size_t index) const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<FastGraphImpl> impl_;
 };
 
 // Sets the number of threads the fast and reference kernels use (OpenMP).

@@ -1,0 +1,47 @@
+// The operator table (src/ops/op.h): every operator of gammaq/ops.inc has its definition, at
+// its own index, with the hooks every driver needs.
+#include <gtest/gtest.h>
+
+#include "ops/op.h"
+
+namespace gammaq::ops {
+namespace {
+
+std::vector<OpType> all_ops() {
+  return {
+#define GAMMAQ_OP(e, name) OpType::e,
+#include "gammaq/ops.inc"
+#undef GAMMAQ_OP
+  };
+}
+
+TEST(OpRegistry, EveryOperatorHasItsOwnDefinition) {
+  for (OpType op : all_ops()) {
+    SCOPED_TRACE(std::string(op_name(op)));
+    const OpDef& d = def(op);
+    EXPECT_EQ(d.op, op);
+    EXPECT_NE(d.import, nullptr);
+    // Every operator that can be a Graph node has a reference kernel; MatMul becomes Gemm and
+    // Constant a constant value at import.
+    const bool survives = op != OpType::MatMul && op != OpType::Constant;
+    EXPECT_EQ(d.reference != nullptr, survives);
+    if (!d.integer_plan) {
+      EXPECT_NE(std::string(d.no_integer), "");
+    }
+    // Layers take a fused activation.
+    if (d.weighted) {
+      EXPECT_TRUE(d.takes_activation);
+    }
+  }
+}
+
+TEST(OpRegistry, StandaloneActivationsFuseAsThemselves) {
+  EXPECT_EQ(def(OpType::Relu).fuses_as, Activation::Relu);
+  EXPECT_EQ(def(OpType::Clip).fuses_as, Activation::Clip);
+  EXPECT_EQ(def(OpType::LeakyRelu).fuses_as, Activation::LeakyRelu);
+  EXPECT_EQ(def(OpType::Sigmoid).fuses_as, Activation::None);  // not fused: rounds differently
+  EXPECT_EQ(def(OpType::Conv).fuses_as, Activation::None);
+}
+
+}  // namespace
+}  // namespace gammaq::ops
