@@ -16,11 +16,6 @@
 #include "ops/op.h"
 
 namespace gammaq {
-namespace {
-
-namespace fs = std::filesystem;
-
-}  // namespace
 
 void QdqWriter::emit(const Node& n) {
   const int out = n.outputs[0];
@@ -47,6 +42,8 @@ void QdqWriter::emit(const Node& n) {
 }
 
 namespace {
+
+namespace fs = std::filesystem;
 
 int64_t required_opset(const quant::QuantPlan& plan, int64_t asked, QdqReport& report) {
   if (asked != 13 && asked != 21)

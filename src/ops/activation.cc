@@ -40,7 +40,6 @@ void unary_reference(const Node& n, std::span<const Tensor* const> in, Tensor& y
   kernels::unary_f32_ref(n.op, n.attrs, in[0]->data, y.data);
 }
 
-bool always_nonnegative(const Node&, bool, bool) { return true; }
 bool clip_nonnegative(const Node& n, bool input0, bool) {
   return n.attrs.clip_min >= 0.0f || input0;
 }
@@ -95,7 +94,7 @@ namespace defs {
 const OpDef Relu{.op = OpType::Relu,
                  .import = import_unary,
                  .reference = unary_reference,
-                 .nonnegative = always_nonnegative,
+                 .nonnegative = nonnegative_always,
                  .fast = unary_fast,
                  .integer_plan = relu_integer_plan,
                  .fuses_as = Activation::Relu};
@@ -118,7 +117,7 @@ const OpDef LeakyRelu{.op = OpType::LeakyRelu,
 const OpDef Sigmoid{.op = OpType::Sigmoid,
                     .import = import_unary,
                     .reference = unary_reference,
-                    .nonnegative = always_nonnegative,
+                    .nonnegative = nonnegative_always,
                     .fast = unary_fast,
                     .no_integer = "non-piecewise-linear activation",
                     .qdq = sigmoid_qdq};

@@ -30,8 +30,6 @@ void binary_reference(const Node& n, std::span<const Tensor* const> in, Tensor& 
                           y.shape, y.data.data());
 }
 
-bool add_nonnegative(const Node&, bool, bool all_inputs) { return all_inputs; }
-
 // In double (float may round a sum of two fine grids), then rounded once.
 void binary_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
                     const kernels::OutputQuant& q) {
@@ -45,8 +43,7 @@ void binary_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
   for (size_t i = 0; i < y.data.size(); ++i) {
     const double a = x.data[i], b = x1[i];
     const double v = n.op == OpType::Add ? a + b : a * b;
-    y.data[i] = static_cast<float>(
-        quant::fake_quant(kernels::activate_exact(v, n.attrs), q.out, q.rounding));
+    y.data[i] = round_activated(v, n.attrs, q);
   }
 }
 
@@ -111,7 +108,7 @@ const OpDef Add{.op = OpType::Add,
                 .check_shape = onnx_import::check_broadcast,
                 .rank = binary_rank,
                 .reference = binary_reference,
-                .nonnegative = add_nonnegative,
+                .nonnegative = nonnegative_if_all_inputs,
                 .rounded = binary_rounded,
                 .fast = binary_fast,
                 .integer_plan = binary_plan,

@@ -31,8 +31,6 @@ void concat_reference(const Node& n, std::span<const Tensor* const> in, Tensor& 
   kernels::concat_f32_ref(n.attrs.axis, shapes, ptrs, y.shape, y.data.data());
 }
 
-bool all_nonnegative(const Node&, bool, bool all_inputs) { return all_inputs; }
-
 bool concat_fast(kernels::FastGraphImpl& b, const Node& n) {
   using namespace kernels;
   std::vector<memory::desc> srcs;
@@ -93,7 +91,7 @@ namespace defs {
 const OpDef Concat{.op = OpType::Concat,
                    .import = import_concat,
                    .reference = concat_reference,
-                   .nonnegative = all_nonnegative,
+                   .nonnegative = nonnegative_if_all_inputs,
                    .fast = concat_fast,
                    .integer_plan = concat_plan,
                    .integer_run = concat_integer,

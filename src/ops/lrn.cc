@@ -30,8 +30,6 @@ void lrn_reference(const Node& n, std::span<const Tensor* const> in, Tensor& y) 
                        y.data.data());
 }
 
-bool keeps_sign(const Node&, bool input0, bool) { return input0; }
-
 // Simulated through the integer kernel itself: codes in, codes out.
 void lrn_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
                  const kernels::OutputQuant& q) {
@@ -66,7 +64,7 @@ bool lrn_fast(kernels::FastGraphImpl& b, const Node& n) {
 }
 
 void lrn_plan(IntegerPlanner& p, const Node& n, IntegerNode& in) {
-  plan_requantize(p, n, in, kernels::kLrnMultiplierBits);
+  plan_requantize_by(p, n, in, kernels::kLrnMultiplierBits);
 }
 
 void lrn_integer(IntegerStep& s) {
@@ -105,7 +103,7 @@ const OpDef LRN{.op = OpType::LRN,
                 .import = import_lrn,
                 .rank = onnx_import::image_rank,
                 .reference = lrn_reference,
-                .nonnegative = keeps_sign,
+                .nonnegative = nonnegative_if_input,
                 .rounded = lrn_rounded,
                 .fast = lrn_fast,
                 .integer_plan = lrn_plan,

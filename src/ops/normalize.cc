@@ -58,8 +58,6 @@ void softmax_reference(const Node&, std::span<const Tensor* const> in, Tensor& y
   kernels::softmax_f32_ref(x.shape[0], x.shape[1], x.data.data(), y.data.data());
 }
 
-bool always_nonnegative(const Node&, bool, bool) { return true; }
-
 }  // namespace
 
 namespace defs {
@@ -73,7 +71,7 @@ const OpDef BatchNormalization{.op = OpType::BatchNormalization,
 const OpDef Softmax{.op = OpType::Softmax,
                     .import = import_softmax,
                     .reference = softmax_reference,
-                    .nonnegative = always_nonnegative,
+                    .nonnegative = nonnegative_always,
                     .no_integer = "Softmax (classify on the logits before it)",
                     .qdq = axis_qdq};
 

@@ -53,8 +53,6 @@ void global_pool_reference(const Node&, std::span<const Tensor* const> in, Tenso
                                   y.data.data());
 }
 
-bool keeps_sign(const Node&, bool input0, bool) { return input0; }
-
 // Average pooling simulated as the integer engine computes it: the exact quotient of the codes'
 // sum by the count, rounded once (quant::requantize_ratio).
 void average_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
@@ -109,8 +107,6 @@ bool pool_fast(kernels::FastGraphImpl& b, const Node& n) {
   return true;
 }
 
-void plan_pool(IntegerPlanner& p, const Node& n, IntegerNode& in) { plan_requantize(p, n, in); }
-
 void maxpool_integer(IntegerStep& s) {
   const kernels::WindowGeom g = kernels::window_geom(s.n.attrs, s.xs, s.ys);
   if (s.fast)
@@ -151,9 +147,9 @@ const OpDef MaxPool{.op = OpType::MaxPool,
                     .import = import_pool,
                     .rank = onnx_import::image_rank,
                     .reference = pool_reference,
-                    .nonnegative = keeps_sign,
+                    .nonnegative = nonnegative_if_input,
                     .fast = pool_fast,
-                    .integer_plan = plan_pool,
+                    .integer_plan = plan_requantize,
                     .integer_run = maxpool_integer,
                     .qdq = pool_qdq,
                     .windowed = true};
@@ -162,10 +158,10 @@ const OpDef AveragePool{.op = OpType::AveragePool,
                         .import = import_pool,
                         .rank = onnx_import::image_rank,
                         .reference = pool_reference,
-                        .nonnegative = keeps_sign,
+                        .nonnegative = nonnegative_if_input,
                         .rounded = average_rounded,
                         .fast = pool_fast,
-                        .integer_plan = plan_pool,
+                        .integer_plan = plan_requantize,
                         .integer_run = avgpool_integer,
                         .export_json = avgpool_json,
                         .qdq = pool_qdq,
@@ -175,10 +171,10 @@ const OpDef GlobalAveragePool{.op = OpType::GlobalAveragePool,
                               .import = import_global_pool,
                               .rank = onnx_import::image_rank,
                               .reference = global_pool_reference,
-                              .nonnegative = keeps_sign,
+                              .nonnegative = nonnegative_if_input,
                               .rounded = average_rounded,
                               .fast = pool_fast,
-                              .integer_plan = plan_pool,
+                              .integer_plan = plan_requantize,
                               .integer_run = global_avgpool_integer};
 
 }  // namespace defs

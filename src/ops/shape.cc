@@ -73,10 +73,6 @@ void copy_reference(const Node&, std::span<const Tensor* const> in, Tensor& y) {
   std::copy(in[0]->data.begin(), in[0]->data.end(), y.data.begin());  // same elements, new shape
 }
 
-bool keeps_sign(const Node&, bool input0, bool) { return input0; }
-
-void plan_move(IntegerPlanner& p, const Node& n, IntegerNode& in) { plan_requantize(p, n, in); }
-
 QdqTail identity_qdq(QdqWriter& w, const Node& n, const std::string& y) {
   w.node("Identity", n.name, {w.input(n.inputs[0])}, y);
   return QdqTail::Finish;
@@ -99,8 +95,8 @@ const OpDef Flatten{.op = OpType::Flatten,
                     .check_shape = onnx_import::check_same_numel,
                     .rank = flatten_rank,
                     .reference = copy_reference,
-                    .nonnegative = keeps_sign,
-                    .integer_plan = plan_move,
+                    .nonnegative = nonnegative_if_input,
+                    .integer_plan = plan_requantize,
                     .qdq = axis_qdq,
                     .data_movement = true};
 
@@ -109,8 +105,8 @@ const OpDef Reshape{.op = OpType::Reshape,
                     .check_shape = reshape_shape,
                     .rank = reshape_rank,
                     .reference = copy_reference,
-                    .nonnegative = keeps_sign,
-                    .integer_plan = plan_move,
+                    .nonnegative = nonnegative_if_input,
+                    .integer_plan = plan_requantize,
                     .qdq = reshape_qdq,
                     .data_movement = true};
 
@@ -118,8 +114,8 @@ const OpDef Identity{.op = OpType::Identity,
                      .import = import_identity,
                      .check_shape = onnx_import::check_same_numel,
                      .reference = copy_reference,
-                     .nonnegative = keeps_sign,
-                     .integer_plan = plan_move,
+                     .nonnegative = nonnegative_if_input,
+                     .integer_plan = plan_requantize,
                      .qdq = identity_qdq,
                      .data_movement = true};
 
@@ -127,8 +123,8 @@ const OpDef Dropout{.op = OpType::Dropout,
                     .import = import_dropout,
                     .check_shape = onnx_import::check_same_numel,
                     .reference = copy_reference,
-                    .nonnegative = keeps_sign,
-                    .integer_plan = plan_move,
+                    .nonnegative = nonnegative_if_input,
+                    .integer_plan = plan_requantize,
                     .qdq = identity_qdq,
                     .data_movement = true};
 

@@ -112,10 +112,7 @@ void conv_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
   kernels::conv2d_loop<double>(
       kernels::window_geom(n.attrs, x.shape, y.shape), x.data.data(), input_data(in, 1),
       [b](int64_t m) { return b ? static_cast<double>(b[m]) : 0.0; },
-      [&](int64_t i, int64_t, double acc) {
-        out[i] = static_cast<float>(
-            quant::fake_quant(kernels::activate_exact(acc, n.attrs), q.out, q.rounding));
-      });
+      [&](int64_t i, int64_t, double acc) { out[i] = round_activated(acc, n.attrs, q); });
 }
 
 void gemm_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
@@ -126,10 +123,7 @@ void gemm_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
   kernels::gemm_loop<double>(
       x.shape[0], x.numel() / x.shape[0], y.shape[1], x.data.data(), input_data(in, 1),
       [b](int64_t o) { return b ? static_cast<double>(b[o]) : 0.0; },
-      [&](int64_t i, int64_t, double acc) {
-        out[i] = static_cast<float>(
-            quant::fake_quant(kernels::activate_exact(acc, n.attrs), q.out, q.rounding));
-      });
+      [&](int64_t i, int64_t, double acc) { out[i] = round_activated(acc, n.attrs, q); });
 }
 
 // ---------------------------------------------------------------- fast
