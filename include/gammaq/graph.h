@@ -43,20 +43,27 @@ struct Attributes {
   bool count_include_pad = false;  // AveragePool
   bool ceil_mode = false;          // pools
   int64_t axis = 1;                // Concat, Flatten, Softmax
-  float alpha = 1.0f;              // Gemm, LeakyRelu, LRN
-  float beta = 1.0f;               // Gemm, LRN
+  bool flatten_tail = false;       // Softmax before opset 13: over every axis from `axis` on
+  float alpha = 1.0f;              // Gemm, LeakyRelu, LRN, HardSigmoid, HardSwish, Elu
+  float beta = 1.0f;               // Gemm, LRN, HardSigmoid, HardSwish
+  bool reversed = false;           // Sub, Div: the constant operand comes first (c - x, c / x)
   float bias = 1.0f;               // LRN
   int64_t size = 1;                // LRN
   bool trans_a = false, trans_b = false;                      // Gemm
   float epsilon = 1e-5f;                                      // BatchNormalization
   float clip_min = -3.4028235e38f, clip_max = 3.4028235e38f;  // Clip
   float pad_value = 0.0f;                                     // Pad (constant mode)
-  Shape reshape;                                              // Reshape target (batch 1)
+  int pad_mode = 0;  // Pad: 0 constant, 1 reflect, 2 edge (kPadConstant, kPadReflect, kPadEdge)
+  Shape reshape;     // Reshape target (batch 1)
+  std::vector<int64_t> perm;           // Transpose
+  std::vector<int64_t> starts, steps;  // Slice: per input axis, the first index and the step
   // Fused activation (set by fuse_activations); its parameters reuse clip_min/clip_max and
   // act_alpha.
   Activation activation = Activation::None;
   float act_alpha = 0.01f, act_min = 0.0f, act_max = 0.0f;
 };
+
+inline constexpr int kPadConstant = 0, kPadReflect = 1, kPadEdge = 2;
 
 struct Node {
   std::string name;  // ONNX node name, or "<op_type>#<index>" when the model left it empty

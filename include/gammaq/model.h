@@ -83,7 +83,7 @@ struct QuantizeConfig {
 // A cheap-to-copy handle to an immutable graph.
 class Model {
  public:
-  // Imports the ONNX model at `path` (opsets 11-17) and runs the graph passes. Throws
+  // Imports the ONNX model at `path` (opsets 7-21) and runs the graph passes. Throws
   // Error(Io) when the file cannot be read, Error(InvalidModel) for a malformed model,
   // Error(UnsupportedOp) naming node, op type and opset; messages start with `path`.
   [[nodiscard]] static Model load(const std::string& path);

@@ -467,8 +467,10 @@ function openData(spec, modelPath, modelChw, prog, labelsFile) {
       fill: (out, first, n) => preprocessInto(out, ds.images, first, n, hw, pre),
       desc: { data: spec, preprocess: pre, preprocess_source: source },
     };
-  } else if ((m = /^npy:(.+)$/.exec(spec))) {
+  } else if ((m = /^npy:([^,]+)(?:,(.+))?$/.exec(spec))) {
+    // gammaq's npy:IMAGES.npy[,LABELS.npy]
     const file = m[1];
+    if (m[2] && !labelsFile) labelsFile = m[2];
     const arr = readNpy(file);
     if (arr.descr !== 'f4') fail(file, `expected float32 NCHW data, got dtype ${arr.descr}`);
     if (arr.shape.length !== 4) fail(file, `expected a 4-d NCHW array, got shape (${arr.shape.join(', ')})`);

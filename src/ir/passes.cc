@@ -127,10 +127,151 @@ int fuse_activations(Graph& g) {
   return fused;
 }
 
+namespace {
+
+// Whether value v is a constant holding one value equal to c (within float rounding of c).
+bool is_scalar(const Graph& g, int v, double c) {
+  const Value& x = g.values[static_cast<size_t>(v)];
+  if (!x.is_constant || x.data.numel() != 1) return false;
+  return std::fabs(x.data.data[0] - c) <= 1e-6 * std::max(1.0, std::fabs(c));
+}
+
+// The producer of value v when it is a node of operator op, v is read once and is not the
+// graph output; null otherwise.
+Node* single_use_producer(Graph& g, const std::vector<int>& readers, int v, OpType op) {
+  const int p = g.values[static_cast<size_t>(v)].producer;
+  if (p < 0 || readers[static_cast<size_t>(v)] != 1 || v == g.output) return nullptr;
+  Node& n = g.nodes[static_cast<size_t>(p)];
+  return n.op == op ? &n : nullptr;
+}
+
+// Clip(x + 3, 0, 6) read once: returns x, or -1. The Clip may already carry the Add (fused).
+int relu6_of_x_plus_3(Graph& g, const std::vector<int>& readers, int v) {
+  Node* clip = single_use_producer(g, readers, v, OpType::Clip);
+  if (!clip || clip->attrs.clip_min != 0.0f || clip->attrs.clip_max != 6.0f) return -1;
+  Node* add = single_use_producer(g, readers, clip->inputs[0], OpType::Add);
+  if (!add || add->attrs.activation != Activation::None || !is_scalar(g, add->inputs[1], 3.0))
+    return -1;
+  return add->inputs[0];
+}
+
+// Whether node n scales its activation operand by 1/6 (Div by 6 or Mul by 1/6).
+bool divides_by_6(const Graph& g, const Node& n) {
+  if (n.attrs.reversed || n.attrs.activation != Activation::None) return false;
+  return (n.op == OpType::Div && is_scalar(g, n.inputs[1], 6.0)) ||
+         (n.op == OpType::Mul && is_scalar(g, n.inputs[1], 1.0 / 6.0));
+}
+
+// Replaces node n by a unary `op` on x (its output kept); the nodes it consumed become dead.
+void make_unary(Node& n, OpType op, int x, float alpha, float beta) {
+  n.op = op;
+  n.inputs = {x};
+  n.attrs = Attributes{};
+  n.attrs.alpha = alpha;
+  n.attrs.beta = beta;
+}
+
+}  // namespace
+
+int fuse_swish(Graph& g) {
+  int fused = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    const std::vector<int> readers = reader_counts(g);
+    std::vector<bool> dead(g.nodes.size(), false);
+    auto kill = [&](int value) {
+      dead[static_cast<size_t>(g.values[static_cast<size_t>(value)].producer)] = true;
+    };
+    for (Node& n : g.nodes) {
+      if (n.op != OpType::Mul && n.op != OpType::Div) continue;
+      if (n.attrs.activation != Activation::None) continue;
+      // (x * relu6(x + 3)) / 6 and x * (relu6(x + 3) / 6): HardSwish; relu6(x + 3) / 6:
+      // HardSigmoid.
+      if (divides_by_6(g, n)) {
+        if (const int x = relu6_of_x_plus_3(g, readers, n.inputs[0]); x >= 0) {
+          kill(n.inputs[0]);
+          kill(g.nodes[static_cast<size_t>(g.values[static_cast<size_t>(n.inputs[0])].producer)]
+                   .inputs[0]);
+          make_unary(n, OpType::HardSigmoid, x, 1.0f / 6.0f, 0.5f);
+          changed = true;
+          ++fused;
+          continue;
+        }
+        Node* m = single_use_producer(g, readers, n.inputs[0], OpType::Mul);
+        if (m && m->attrs.activation == Activation::None) {
+          for (int k = 0; k < 2; ++k) {
+            const int x = relu6_of_x_plus_3(g, readers, m->inputs[static_cast<size_t>(k)]);
+            if (x < 0 || x != m->inputs[static_cast<size_t>(1 - k)]) continue;
+            const int clip_out = m->inputs[static_cast<size_t>(k)];
+            const int add_out =
+                g.nodes[static_cast<size_t>(g.values[static_cast<size_t>(clip_out)].producer)]
+                    .inputs[0];
+            kill(n.inputs[0]);
+            kill(clip_out);
+            kill(add_out);
+            make_unary(n, OpType::HardSwish, x, 1.0f / 6.0f, 0.5f);
+            changed = true;
+            ++fused;
+            break;
+          }
+          if (changed) continue;
+        }
+      }
+      if (n.op != OpType::Mul) continue;
+      // x * Sigmoid(x): SiLU; x * HardSigmoid(x) at 1/6, 1/2: HardSwish.
+      for (int k = 0; k < 2; ++k) {
+        const int gate = n.inputs[static_cast<size_t>(k)], x = n.inputs[static_cast<size_t>(1 - k)];
+        if (g.values[static_cast<size_t>(x)].is_constant) break;
+        Node* s = single_use_producer(g, readers, gate, OpType::Sigmoid);
+        Node* h = single_use_producer(g, readers, gate, OpType::HardSigmoid);
+        if (s && s->inputs[0] == x) {
+          kill(gate);
+          make_unary(n, OpType::SiLU, x, 1.0f, 0.0f);
+        } else if (h && h->inputs[0] == x && std::fabs(h->attrs.alpha - 1.0 / 6.0) < 1e-7 &&
+                   h->attrs.beta == 0.5f) {
+          kill(gate);
+          make_unary(n, OpType::HardSwish, x, 1.0f / 6.0f, 0.5f);
+        } else {
+          continue;
+        }
+        changed = true;
+        ++fused;
+        break;
+      }
+    }
+    if (changed) erase_nodes(g, dead);
+  }
+  return fused;
+}
+
+int fold_pads(Graph& g) {
+  const std::vector<int> readers = reader_counts(g);
+  std::vector<bool> dead(g.nodes.size(), false);
+  int folded = 0;
+  for (Node& conv : g.nodes) {
+    if (conv.op != OpType::Conv) continue;
+    Node* pad = single_use_producer(g, readers, conv.inputs[0], OpType::Pad);
+    if (!pad || pad->attrs.pad_mode != kPadConstant || pad->attrs.pad_value != 0.0f) continue;
+    const std::vector<int64_t>& p = pad->attrs.pads;
+    if (p.size() != 8 || p[0] || p[1] || p[4] || p[5]) continue;  // only H and W
+    conv.attrs.pads[0] += p[2];
+    conv.attrs.pads[1] += p[3];
+    conv.attrs.pads[2] += p[6];
+    conv.attrs.pads[3] += p[7];
+    dead[static_cast<size_t>(g.values[static_cast<size_t>(conv.inputs[0])].producer)] = true;
+    conv.inputs[0] = pad->inputs[0];
+    ++folded;
+  }
+  if (folded) erase_nodes(g, dead);
+  return folded;
+}
+
 PassReport optimize(Graph& g) {
   PassReport r;
   r.removed_identities = remove_identities(g);
+  r.folded_pads = fold_pads(g);
   r.folded_batchnorms = fold_batchnorm(g);
+  r.fused_swishes = fuse_swish(g);
   r.fused_activations = fuse_activations(g);
   validate(g);
   return r;

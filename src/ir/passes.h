@@ -9,6 +9,8 @@ struct PassReport {
   int removed_identities = 0;  // Identity and Dropout nodes bypassed
   int folded_batchnorms = 0;   // BatchNormalization folded into the preceding Conv
   int fused_activations = 0;   // Relu/Clip/LeakyRelu fused into Conv, Gemm or Add
+  int folded_pads = 0;         // zero Pads of H and W folded into the next Conv's padding
+  int fused_swishes = 0;       // SiLU and HardSwish (and HardSigmoid) patterns made one node
 };
 
 // Bypasses Identity, Dropout (inference: both are the identity) and Pad with all pads 0.
@@ -20,7 +22,15 @@ int fold_batchnorm(Graph& g);
 // Fuses Relu, Clip and LeakyRelu into the Conv, Gemm or Add producing their input, when that
 // output has no other reader and is not the graph output.
 int fuse_activations(Graph& g);
-// All of the above, in order, then validate().
+// Folds a zero constant Pad of H and W read only by a Conv into the Conv's pads (tf2onnx writes
+// explicit Pads before its convolutions).
+int fold_pads(Graph& g);
+// Makes one node of what exporters write for SiLU and hard-swish: x * Sigmoid(x) -> SiLU(x);
+// x * HardSigmoid(x) (alpha 1/6, beta 1/2) -> HardSwish(x); (x * Clip(x + 3, 0, 6)) / 6 (or
+// * 1/6) -> HardSwish(x); Clip(x + 3, 0, 6) / 6 -> HardSigmoid(x). Intermediate values must
+// have no other reader. One rounding where hardware computes one activation.
+int fuse_swish(Graph& g);
+// All of the above (identities, pads, batchnorms, swishes, activations), then validate().
 PassReport optimize(Graph& g);
 
 // Number of nodes reading each value (graph output counts as a reader).

@@ -67,25 +67,59 @@ void maxpool2d_f32_ref(const WindowGeom& g, const float* x, float* y) noexcept;
 void avgpool2d_f32_ref(const WindowGeom& g, bool count_include_pad, const float* x,
                        float* y) noexcept;
 void global_avgpool_f32_ref(int64_t n, int64_t c, int64_t hw, const float* x, float* y) noexcept;
+void global_maxpool_f32_ref(int64_t n, int64_t c, int64_t hw, const float* x, float* y) noexcept;
 // ONNX LRN: y = x / (bias + alpha/size * sum_{c' in window} x[c']^2)^beta.
 void lrn_f32_ref(int64_t n, int64_t c, int64_t hw, const Attributes& a, const float* x,
                  float* y) noexcept;
 // Elementwise activation (Relu, Clip, LeakyRelu, Sigmoid as `op`).
 void unary_f32_ref(OpType op, const Attributes& a, std::span<const float> x,
                    std::span<float> y) noexcept;
-// y = act(x0 (+|*) x1) with numpy broadcasting of both inputs to shape ys.
+struct OutputQuant;  // below
+
+// The exact value of a binary operator (Add, Sub, Mul, Div, Max, Min, PRelu with b the slope);
+// a.reversed swaps the operands of Sub and Div (the constant was first: b - a, b / a).
+[[nodiscard]] inline double binary_exact(OpType op, const Attributes& a, double x0,
+                                         double x1) noexcept {
+  switch (op) {
+    case OpType::Add:
+    case OpType::Sum: return x0 + x1;
+    case OpType::Sub: return a.reversed ? x1 - x0 : x0 - x1;
+    case OpType::Mul: return x0 * x1;
+    case OpType::Div: return a.reversed ? x1 / x0 : x0 / x1;
+    case OpType::Max: return x0 > x1 ? x0 : x1;
+    case OpType::Min: return x0 < x1 ? x0 : x1;
+    case OpType::PRelu: return x0 >= 0.0 ? x0 : x0 * x1;
+    default: return x0;
+  }
+}
+// y = act(x0 op x1) with numpy broadcasting of both inputs to shape ys; each value computed in
+// double and rounded once to float.
 void binary_f32_ref(OpType op, const Attributes& a, const Shape& s0, const float* x0,
                     const Shape& s1, const float* x1, const Shape& ys, float* y) noexcept;
+// The same with each exact value rounded by the simulation's output format (its fused
+// ReLU/Clip first): one rounding, as the integer engine's.
+void binary_rounded_ref(OpType op, const Attributes& a, const Shape& s0, const float* x0,
+                        const Shape& s1, const float* x1, const Shape& ys, float* y,
+                        const OutputQuant& q) noexcept;
 // Per-channel affine: y = (x - mean) * scale / sqrt(var + eps) + bias, channel axis 1.
 void batchnorm_f32_ref(int64_t n, int64_t c, int64_t inner, const float* scale, const float* bias,
                        const float* mean, const float* var, float eps, const float* x,
                        float* y) noexcept;
 // Softmax over the last axis of [rows, cols].
 void softmax_f32_ref(int64_t rows, int64_t cols, const float* x, float* y) noexcept;
-// Constant padding; pads in ONNX order (begins of every axis, then ends).
+// Softmax over the middle axis of [outer, cols, inner] (ONNX Softmax on any axis).
+void softmax_axis_f32_ref(int64_t outer, int64_t cols, int64_t inner, const float* x,
+                          float* y) noexcept;
+// Padding (constant, reflect or edge mode); pads in ONNX order (begins of every axis, then ends).
 void pad_f32_ref(const Shape& xs, const std::vector<int64_t>& pads, float value, const float* x,
-                 const Shape& ys, float* y) noexcept;
+                 const Shape& ys, float* y, int mode = kPadConstant) noexcept;
 // Concatenation along `axis` of inputs with shapes xs into y.
+// y = x with its axes permuted: y dims[k] = x dims[perm[k]].
+void transpose_f32_ref(const Shape& xs, std::span<const int64_t> perm, const float* x,
+                       float* y) noexcept;
+// y[i...] = x[starts[k] + i_k * steps[k] ...] for every axis k (ys gives the counts).
+void slice_f32_ref(const Shape& xs, std::span<const int64_t> starts, std::span<const int64_t> steps,
+                   const Shape& ys, const float* x, float* y) noexcept;
 void concat_f32_ref(int64_t axis, std::span<const Shape> xs, std::span<const float* const> x,
                     const Shape& ys, float* y) noexcept;
 

@@ -9,18 +9,26 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "gammaq/error.h"
+#include "onnx/fold.h"
 #include "onnx/import_rules.h"
 #include "ops/op.h"
 
 namespace gammaq {
 namespace {
 
-constexpr int64_t kMinOpset = 11;
-constexpr int64_t kMaxOpset = 17;
+// Opsets 7 (numpy broadcasting of Add/Mul) through 21. libonnx here knows opsets up to 17: a
+// model of 18-21 is checked and shape-inferred as 17 after the few operators whose signature
+// changed are rewritten to their 17 form (canonicalize_new_opset).
+constexpr int64_t kMinOpset = 7;
+constexpr int64_t kMaxOpset = 21;
+constexpr int64_t kLibOnnxOpset = 17;
+constexpr int64_t kLibOnnxIr = 8;
 constexpr size_t kMaxModelBytes = size_t{2} << 30;  // protobuf's own hard limit
 constexpr int64_t kMaxImageSide = 16384;
 constexpr int64_t kMaxImageElements = int64_t{1} << 28;
@@ -43,7 +51,22 @@ class Importer {
   Graph run() {
     read_opset();
     check_supported_ops();
-    run_checker_and_inference();
+    canonicalize_new_opset();
+    run_checker();
+    // Shape arithmetic on constants folds first; what reads activations' shapes folds once
+    // shape inference has given them, and shape inference then runs again on the folded graph.
+    origin_.resize(static_cast<size_t>(model_.graph().node_size()));
+    for (size_t i = 0; i < origin_.size(); ++i) origin_[i] = static_cast<int>(i);
+    onnx_import::fold_constants(*model_.mutable_graph(), g_.opset, {}, origin_);
+    check_ranks();
+    run_inference();
+    // Each round folds what the shapes known so far allow; a shape that depends on a folded
+    // value (a Reshape's target) is known in the next round.
+    while (onnx_import::fold_constants(*model_.mutable_graph(), g_.opset, static_shapes(),
+                                       origin_) > 0) {
+      check_ranks();
+      run_inference();
+    }
     for (const auto& p : model_.metadata_props()) g_.metadata[p.key()] = p.value();
     const onnx::GraphProto& gp = model_.graph();
     for (const auto& init : gp.initializer()) {
@@ -58,7 +81,8 @@ class Importer {
     for (const auto& n : gp.node())
       for (const auto& in : n.input()) ctx_.consumed.insert(in);
     for (const auto& out : gp.output()) ctx_.consumed.insert(out.name());
-    for (int i = 0; i < gp.node_size(); ++i) onnx_import::import_node(ctx_, gp.node(i), i);
+    for (int i = 0; i < gp.node_size(); ++i)
+      onnx_import::import_node(ctx_, gp.node(i), origin_[static_cast<size_t>(i)]);
     if (gp.output_size() < 1) throw Error(ErrorKind::InvalidModel, "graph has no output");
     g_.output = ctx_.lookup(gp.output(0).name(), "graph output");
     if (g_.values[g_.output].is_constant)
@@ -87,11 +111,75 @@ class Importer {
     for (int i = 0; i < gp.node_size(); ++i) {
       const auto& n = gp.node(i);
       const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
-      if (!default_domain || !op_from_onnx(n.op_type()))
+      if (!default_domain || (!op_from_onnx(n.op_type()) && !onnx_import::is_foldable(n.op_type())))
+        throw Error(
+            ErrorKind::UnsupportedOp,
+            str_cat(onnx_import::node_label(n, i), ": unsupported operator '",
+                    n.domain().empty() ? "" : n.domain() + ".", n.op_type(), "' (opset ", g_.opset,
+                    "); see 'gammaq inspect --ops', or cut the model before it with "
+                    "--outputs"));
+    }
+  }
+
+  // Opsets 18-21 as 17 for libonnx: Reduce* axes from an input back to the attribute, Split's
+  // num_outputs dropped (17 splits equally by the number of outputs), Resize's new attributes
+  // at their defaults dropped; anything else new in 18-21 (Pad's axes, Resize's antialias) is
+  // refused naming the node. Every other operator gammaq reads kept its semantics.
+  void canonicalize_new_opset() {
+    if (g_.opset <= kLibOnnxOpset) return;
+    for (auto& op : *model_.mutable_opset_import())
+      if (op.domain().empty() || op.domain() == "ai.onnx") op.set_version(kLibOnnxOpset);
+    if (model_.ir_version() > kLibOnnxIr) model_.set_ir_version(kLibOnnxIr);
+    auto* gp = model_.mutable_graph();
+    std::unordered_map<std::string, const onnx::TensorProto*> constants;
+    for (const auto& init : gp->initializer()) constants[init.name()] = &init;
+    for (int i = 0; i < gp->node_size(); ++i) {
+      onnx::NodeProto& n = *gp->mutable_node(i);
+      const std::string label = onnx_import::node_label(n, i);
+      if (n.op_type() == "Constant" && n.output_size() == 1)
+        for (const auto& a : n.attribute())
+          if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR)
+            constants[n.output(0)] = &a.t();
+      auto refuse = [&](std::string_view what) {
         throw Error(ErrorKind::UnsupportedOp,
-                    str_cat(onnx_import::node_label(n, i), ": unsupported operator '",
-                            n.domain().empty() ? "" : n.domain() + ".", n.op_type(), "' (opset ",
-                            g_.opset, "); see 'gammaq inspect --ops'"));
+                    str_cat(label, ": ", what, " (opset ", g_.opset, ")"));
+      };
+      auto drop_attr = [&](std::string_view name, auto is_default) {
+        auto* attrs = n.mutable_attribute();
+        for (int k = attrs->size() - 1; k >= 0; --k) {
+          if (attrs->Get(k).name() != name) continue;
+          if (!is_default(attrs->Get(k)))
+            refuse(str_cat("attribute '", name, "' is not supported"));
+          attrs->DeleteSubrange(k, 1);
+        }
+      };
+      const std::string& op = n.op_type();
+      if (op.rfind("Reduce", 0) == 0 && op != "ReduceSum") {
+        drop_attr("noop_with_empty_axes", [](const auto& a) { return a.i() == 0; });
+        if (n.input_size() > 1 && !n.input(1).empty()) {
+          auto it = constants.find(n.input(1));
+          if (it == constants.end()) refuse("axes must be a constant");
+          const Tensor axes = onnx_import::tensor_from_proto(*it->second);
+          auto* a = n.add_attribute();
+          a->set_name("axes");
+          a->set_type(onnx::AttributeProto::INTS);
+          for (float v : axes.data) a->add_ints(static_cast<int64_t>(v));
+        }
+        while (n.input_size() > 1) n.mutable_input()->RemoveLast();
+      } else if (op == "Split") {
+        drop_attr("num_outputs", [&](const auto& a) { return a.i() == n.output_size(); });
+      } else if (op == "Resize") {
+        drop_attr("antialias", [](const auto& a) { return a.i() == 0; });
+        drop_attr("keep_aspect_ratio_policy", [](const auto& a) { return a.s() == "stretch"; });
+        drop_attr("axes", [](const auto&) { return false; });
+        for (const auto& a : n.attribute())
+          if (a.name() == "coordinate_transformation_mode" && a.s() == "half_pixel_symmetric")
+            refuse("coordinate_transformation_mode 'half_pixel_symmetric' is not supported");
+      } else if (op == "Pad") {
+        if (n.input_size() > 3 && !n.input(3).empty()) refuse("Pad with 'axes' is not supported");
+        for (const auto& a : n.attribute())
+          if (a.name() == "mode" && a.s() == "wrap") refuse("Pad mode 'wrap' is not supported");
+      }
     }
   }
 
@@ -101,10 +189,27 @@ class Importer {
   void check_ranks() const {
     const auto& gp = model_.graph();
     std::unordered_map<std::string, int> rank;
-    std::unordered_map<std::string, int64_t> length;  // element count of 1-D constants
+    std::unordered_map<std::string, int64_t> length;               // element count of 1-D constants
+    std::unordered_map<std::string, std::vector<int64_t>> values;  // small integer constants
+    // Tensors computed from constants and shapes only: a foldable node reading only these folds,
+    // so its rank is the folder's rule, not the activation operator's.
+    std::unordered_set<std::string> shape_only;
     for (const auto& init : gp.initializer()) {
       rank[init.name()] = init.dims_size();
+      shape_only.insert(init.name());
       if (init.dims_size() == 1) length[init.name()] = init.dims(0);
+      const bool integer = init.data_type() == onnx::TensorProto::INT64 ||
+                           init.data_type() == onnx::TensorProto::INT32;
+      if (integer && init.dims_size() <= 1 && (init.dims_size() == 0 || init.dims(0) <= 64)) {
+        try {
+          std::vector<int64_t> v;
+          for (float x : onnx_import::tensor_from_proto(init).data)
+            v.push_back(static_cast<int64_t>(x));
+          values[init.name()] = std::move(v);
+        } catch (const Error&) {
+          // malformed: named where it is used
+        }
+      }
     }
     for (const auto& in : gp.input())
       if (!rank.count(in.name())) rank[in.name()] = in.type().tensor_type().shape().dim_size();
@@ -135,26 +240,42 @@ class Importer {
         if (k >= n.input_size() || n.input(k).empty()) return -1;
         auto it = rank.find(n.input(k));
         if (it == rank.end())
-          throw Error(ErrorKind::InvalidModel, str_cat(onnx_import::node_label(n, i), ": input '",
-                                                       n.input(k), "' is undefined"));
+          throw Error(ErrorKind::InvalidModel,
+                      str_cat(onnx_import::node_label(n, origin_[static_cast<size_t>(i)]),
+                              ": input '", n.input(k), "' is undefined"));
         return it->second;
       };
-      const ops::OpDef& def = ops::def(*op_from_onnx(n.op_type()));
-      const onnx_import::RankIo r{n, onnx_import::node_label(n, i), in_rank, length};
-      const int out = def.rank ? def.rank(r) : in_rank(0);
-      for (const auto& o : n.output()) rank[o] = out;
+      const onnx_import::RankIo r{n, onnx_import::node_label(n, origin_[static_cast<size_t>(i)]),
+                                  in_rank, length, values};
+      const std::optional<OpType> op = op_from_onnx(n.op_type());
+      bool folds = onnx_import::is_foldable(n.op_type());
+      for (const auto& in : n.input()) folds &= in.empty() || shape_only.count(in) > 0;
+      folds |= n.op_type() == "Shape" || n.op_type() == "Size";
+      int out = -1;
+      if (!op || (folds && *op != OpType::Constant)) {
+        out = onnx_import::fold_rank(r);
+      } else {
+        const ops::OpDef& def = ops::def(*op);
+        out = def.rank ? def.rank(r) : in_rank(0);
+      }
+      for (const auto& o : n.output()) {
+        rank[o] = out;
+        if (folds) shape_only.insert(o);
+      }
     }
   }
 
-  void run_checker_and_inference() {
+  void run_checker() {
     try {
       onnx::checker::check_model(model_);
     } catch (const std::exception& e) {
       throw Error(ErrorKind::InvalidModel, "ONNX checker: " + first_line(e.what()));
     }
-    check_ranks();
-    // Shape inference with the batch dimension fixed to 1: every activation gets a concrete
-    // batch-1 shape, which the executor scales to its batch.
+  }
+
+  // Shape inference with the batch dimension fixed to 1: every activation gets a concrete
+  // batch-1 shape, which the executor scales to its batch.
+  void run_inference() {
     onnx::ModelProto copy = model_;
     auto* gp = copy.mutable_graph();
     const std::string image = image_input_name();
@@ -176,6 +297,26 @@ class Importer {
       throw Error(ErrorKind::InvalidModel, "ONNX shape inference: " + first_line(e.what()));
     }
     inferred_ = copy.graph();
+  }
+
+  // Every fully static shape shape inference gave (the image input's batch fixed to 1).
+  onnx_import::StaticShapes static_shapes() const {
+    onnx_import::StaticShapes out;
+    auto take = [&](const onnx::ValueInfoProto& vi) {
+      if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
+      std::vector<int64_t> s;
+      for (const auto& dim : vi.type().tensor_type().shape().dim()) {
+        if (!dim.has_dim_value() || dim.dim_value() < 0) return;
+        s.push_back(dim.dim_value());
+      }
+      out[vi.name()] = std::move(s);
+    };
+    for (const auto& vi : inferred_.input()) take(vi);
+    for (const auto& vi : inferred_.value_info()) take(vi);
+    for (const auto& vi : inferred_.output()) take(vi);
+    if (auto it = out.find(image_input_name()); it != out.end() && !it->second.empty())
+      it->second[0] = 1;
+    return out;
   }
 
   std::string image_input_name() const {
@@ -238,6 +379,7 @@ class Importer {
 
   onnx::ModelProto& model_;
   onnx::GraphProto inferred_;
+  std::vector<int> origin_;  // per node of model_'s graph: its index in the file
   Context ctx_;
   Graph& g_ = ctx_.g;
 };

@@ -1,4 +1,4 @@
-// ONNX -> Graph import (opsets 11-17).
+// ONNX -> Graph import (opsets 7-21).
 #pragma once
 
 #include <string>

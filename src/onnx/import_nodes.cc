@@ -2,6 +2,7 @@
 // (onnx/import_rules.h); each operator's own rule is its OpDef (src/ops/).
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "onnx/import_rules.h"
 #include "ops/op.h"
@@ -133,10 +134,45 @@ void NodeIo::invalid(std::string_view what) const {
   throw Error(ErrorKind::InvalidModel, str_cat(label, ": ", what));
 }
 
+Shape NodeIo::inferred(int k) const {
+  const NodeIo& io = *this;
+  if (k >= n.output_size() || n.output(k).empty()) invalid(str_cat("output ", k, " is missing"));
+  auto it = io.ctx.shapes.find(io.n.output(k));
+  if (it == io.ctx.shapes.end())
+    io.invalid(
+        str_cat("ONNX shape inference gave no static shape for output '", io.n.output(k), "'"));
+  const Shape& s = it->second;
+  if (s.empty() || s[0] != 1)
+    io.a.unsupported(
+        str_cat("output shape ", shape_str(s), " does not keep the batch as dimension 0"));
+  int64_t numel = 1;
+  for (int64_t d : s) {
+    if (d < 1)
+      io.invalid(str_cat("output shape ", shape_str(s),
+                         " has an empty or negative dimension (window larger than its input?)"));
+    if (numel > kMaxElements / d)
+      io.invalid(str_cat("output shape ", shape_str(s), " exceeds 2^31 elements"));
+    numel *= d;
+  }
+  return s;
+}
+
+int NodeIo::emit(Node node, const std::string& name, Shape shape) const {
+  const int id = ctx.add_activation(name, std::move(shape), static_cast<int>(ctx.g.nodes.size()));
+  node.outputs = {id};
+  ctx.g.nodes.push_back(std::move(node));
+  return id;
+}
+
 // ---------------------------------------------------------------- shared rules
 
 int image_rank(const RankIo& r) {
   const int rank = r.in_rank(0);
+  if (rank < 0)
+    throw Error(ErrorKind::UnsupportedOp,
+                str_cat(r.label, ": the rank of input '", r.n.input_size() > 0 ? r.n.input(0) : "",
+                        "' depends on a shape computation gammaq cannot follow before shape "
+                        "inference; only 2-D images (N x C x H x W)"));
   if (rank != 4)
     throw Error(ErrorKind::UnsupportedOp,
                 str_cat(r.label, ": input rank ", rank, "; only 2-D images (N x C x H x W)"));
@@ -170,28 +206,6 @@ std::vector<int64_t> spatial_pads(const Attrs& a, const Shape& x, const std::vec
     pads[i + 2] = auto_pad == "SAME_UPPER" ? large : small;
   }
   return pads;
-}
-
-// The output shape ONNX shape inference gave, checked to keep the batch and stay bounded.
-Shape inferred_shape(const NodeIo& io) {
-  auto it = io.ctx.shapes.find(io.n.output(0));
-  if (it == io.ctx.shapes.end())
-    io.invalid(
-        str_cat("ONNX shape inference gave no static shape for output '", io.n.output(0), "'"));
-  const Shape& s = it->second;
-  if (s.empty() || s[0] != 1)
-    io.a.unsupported(
-        str_cat("output shape ", shape_str(s), " does not keep the batch as dimension 0"));
-  int64_t numel = 1;
-  for (int64_t d : s) {
-    if (d < 1)
-      io.invalid(str_cat("output shape ", shape_str(s),
-                         " has an empty or negative dimension (window larger than its input?)"));
-    if (numel > kMaxElements / d)
-      io.invalid(str_cat("output shape ", shape_str(s), " exceeds 2^31 elements"));
-    numel *= d;
-  }
-  return s;
 }
 
 }  // namespace
@@ -245,15 +259,33 @@ void check_same_numel(const NodeIo& io, Node& node, const Shape& out) {
 
 void import_node(Context& ctx, const onnx::NodeProto& n, int index) {
   const std::string label = node_label(n, index);
-  const OpType op = *op_from_onnx(n.op_type());  // checked before import
+  const std::optional<OpType> known = op_from_onnx(n.op_type());
+  if (!known) {  // shape arithmetic that did not fold (onnx/fold.h)
+    std::string runtime;
+    for (const auto& in : n.input())
+      if (!in.empty() && ctx.by_name.count(in) &&
+          !ctx.g.values[ctx.lookup(in, "input")].is_constant)
+        runtime = in;
+    throw Error(
+        ErrorKind::UnsupportedOp,
+        str_cat(label, ": a shape computation that does not fold to a constant",
+                runtime.empty() ? std::string()
+                                : str_cat(" (it reads '", runtime, "', computed at run time)"),
+                "; gammaq runs ", n.op_type(), " only on constants and on static shapes (opset ",
+                ctx.g.opset, ")"));
+  }
+  const OpType op = *known;
   NodeIo io{ctx, n, label, Attrs(n, label), op};
+  if (!ops::def(op).import)
+    io.a.unsupported(str_cat("'", n.op_type(), "' is not an ONNX operator"));
   if (n.output_size() < 1 || n.output(0).empty()) io.invalid("has no output");
   Node node;
   node.name = n.name().empty() ? str_cat(n.op_type(), "#", index) : n.name();
   node.op = op;
   const ops::OpDef& def = ops::def(op);
-  if (def.import(io, node) == ops::Imported::Folded) return;
-  const Shape out = inferred_shape(io);
+  const ops::Imported how = def.import(io, node);
+  if (how != ops::Imported::Node) return;
+  const Shape out = io.inferred(0);
   if (def.check_shape) def.check_shape(io, node, out);
   node.outputs = {ctx.add_activation(n.output(0), out, static_cast<int>(ctx.g.nodes.size()))};
   ctx.g.nodes.push_back(std::move(node));

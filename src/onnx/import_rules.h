@@ -60,6 +60,11 @@ struct NodeIo {
   void single_output() const;
   [[nodiscard]] bool used(const std::string& name) const { return ctx.consumed.count(name) > 0; }
   [[nodiscard]] const Shape& shape_of(int id) const { return ctx.g.values[id].shape; }
+  // The shape ONNX shape inference gave output k, checked to keep the batch and stay bounded.
+  [[nodiscard]] Shape inferred(int k) const;
+  // Appends `node` (inputs and attributes set) writing a new activation `name` of `shape`;
+  // returns the value's id. For hooks that import one ONNX node as several (Imported::Emitted).
+  int emit(Node node, const std::string& name, Shape shape) const;
   [[noreturn]] void invalid(std::string_view what) const;  // Error(InvalidModel) naming the node
 };
 
@@ -70,6 +75,8 @@ struct RankIo {
   std::function<int(int)> in_rank;  // -1 for a missing optional input
   // Element counts of 1-D constants known so far (Reshape's target); a rank hook may add one.
   std::unordered_map<std::string, int64_t>& length;
+  // Values of small integer constants (at most 64 elements, rank <= 1): axes, Slice bounds.
+  const std::unordered_map<std::string, std::vector<int64_t>>& values;
 };
 
 // Requires input 0 to be an NCHW image (rank 4); the output rank is 4.

@@ -10,14 +10,34 @@
 namespace gammaq::ops {
 namespace {
 
-// Operand 0 is always an activation; a constant operand goes second.
+// Operand 0 is always an activation; a constant operand goes second (Sub and Div remember a
+// constant that came first: attrs.reversed). Sum, Max and Min of two operands are binary; of one,
+// a copy. PRelu's slope is a constant broadcast to the input.
 Imported import_binary(onnx_import::NodeIo& io, Node& node) {
+  const bool variadic = io.op == OpType::Sum || io.op == OpType::Max || io.op == OpType::Min;
+  int count = 0;
+  for (int k = 0; k < io.n.input_size(); ++k) count += io.has_input(k) ? 1 : 0;
+  if (variadic && count == 1) {
+    node.op = OpType::Identity;
+    node.inputs = {io.activation(0)};
+    return Imported::Node;
+  }
+  if (variadic && count != 2)
+    io.a.unsupported(str_cat(count, " operands; gammaq reads ", op_name(io.op), " of two"));
+  if (io.op == OpType::Sum) node.op = OpType::Add;
   for (int k = 0; k < 2; ++k) {
     const int id = io.input(k);
-    node.inputs.push_back(io.ctx.g.values[id].is_constant ? io.weight(k, "operand") : id);
+    node.inputs.push_back(io.ctx.g.values[id].is_constant
+                              ? io.weight(k, io.op == OpType::PRelu ? "slope" : "operand")
+                              : id);
   }
   const auto is_constant = [&](int k) { return io.ctx.g.values[node.inputs[k]].is_constant; };
-  if (is_constant(0)) std::swap(node.inputs[0], node.inputs[1]);
+  if (io.op == OpType::PRelu && !is_constant(1))
+    io.a.unsupported("the slope must be a constant (a learned PRelu)");
+  if (is_constant(0)) {
+    std::swap(node.inputs[0], node.inputs[1]);
+    node.attrs.reversed = node.op == OpType::Sub || node.op == OpType::Div;
+  }
   if (is_constant(0)) io.a.unsupported("both operands are constants");
   return Imported::Node;
 }
@@ -30,45 +50,79 @@ void binary_reference(const Node& n, std::span<const Tensor* const> in, Tensor& 
                           y.shape, y.data.data());
 }
 
-// In double (float may round a sum of two fine grids), then rounded once.
+// In double (float may round a sum of two fine grids, and a quotient), then rounded once.
 void binary_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
                     const kernels::OutputQuant& q) {
-  const Tensor& x = *in[0];
-  const float* x1 = in[1]->data.data();
-  if (in[1]->shape != x.shape) {  // broadcasting: float (exact for these grids), rounded after
-    binary_reference(n, in, y);
-    quant::fake_quant(y.data, q.out, q.rounding);
-    return;
-  }
-  for (size_t i = 0; i < y.data.size(); ++i) {
-    const double a = x.data[i], b = x1[i];
-    const double v = n.op == OpType::Add ? a + b : a * b;
-    y.data[i] = round_activated(v, n.attrs, q);
-  }
+  const Tensor &x0 = *in[0], &x1 = *in[1];
+  kernels::binary_rounded_ref(n.op, n.attrs, x0.shape, x0.data.data(), x1.shape, x1.data.data(),
+                              y.shape, y.data.data(), q);
 }
 
-// oneDNN binary where operand 1 is a constant (broadcast from the right) or an activation of
-// operand 0's shape.
+// A constant operand's oneDNN memory: its shape right-aligned to the output's rank.
+kernels::memory constant_operand(kernels::FastGraphImpl& b, int v, size_t rank) {
+  using namespace kernels;
+  const Shape& s = b.g.values[v].shape;
+  Shape s1(rank, 1);
+  std::copy(s.begin(), s.end(), s1.end() - static_cast<std::ptrdiff_t>(s.size()));
+  return b.constant_memory(plain_md(s1), plain_md(s1), b.constant_data(v));
+}
+
+// oneDNN binary: operand 1 (a constant, or an activation) broadcast to operand 0, which has the
+// output's shape; Add, Mul, Max and Min swap a smaller operand 0 to second place. PRelu is
+// oneDNN's prelu with the slope as its weights.
 bool binary_fast(kernels::FastGraphImpl& b, const Node& n) {
   using namespace kernels;
-  const int x = n.inputs[0], y = n.outputs[0];
-  const Shape xs = b.batch_shape(x), ys = b.batch_shape(y);
-  const Value& v1 = b.g.values[n.inputs[1]];
-  memory src1;
-  if (v1.is_constant) {
-    if (v1.shape.size() > xs.size()) return false;
-    Shape s1(xs.size(), 1);
-    std::copy(v1.shape.begin(), v1.shape.end(), s1.end() - v1.shape.size());
-    src1 = b.constant_memory(plain_md(s1), plain_md(s1), b.constant_data(n.inputs[1]));
-  } else {
-    if (b.batch_shape(n.inputs[1]) != xs) return false;  // activation broadcasting: reference
-    src1 = b.as_layout(n.inputs[1], b.md[x]);
+  using dnnl::algorithm;
+  int x = n.inputs[0], x1 = n.inputs[1];
+  const int y = n.outputs[0];
+  const Shape ys = b.batch_shape(y);
+  const Value& v1 = b.g.values[x1];
+  if (v1.shape.size() > ys.size()) return false;
+  const bool commutative =
+      n.op == OpType::Add || n.op == OpType::Mul || n.op == OpType::Max || n.op == OpType::Min;
+  if (!v1.is_constant && b.batch_shape(x) != ys && commutative) std::swap(x, x1);
+  if (b.batch_shape(x) != ys)
+    return false;  // operand 0 broadcast (c - x of a smaller x): reference
+  if (n.op == OpType::PRelu) {
+    const memory slope = constant_operand(b, x1, ys.size());
+    dnnl::prelu_forward::desc d(dnnl::prop_kind::forward_inference, b.md[x], slope.get_desc());
+    dnnl::prelu_forward::primitive_desc pd(d, base_attr(), cpu_engine());
+    b.set_layout(y, pd.dst_desc());
+    b.add_step(dnnl::prelu_forward(pd),
+               {{DNNL_ARG_SRC, b.mem[x]}, {DNNL_ARG_WEIGHTS, slope}, {DNNL_ARG_DST, b.mem[y]}},
+               pd.scratchpad_desc());
+    b.impl.push_back(impl_of(pd));
+    return true;
   }
-  if (ys != xs) return false;
-  dnnl::binary::desc d(
-      n.op == OpType::Add ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul, b.md[x],
-      src1.get_desc(), b.md[x]);
-  dnnl::binary::primitive_desc pd(d, activation_attr(n.attrs), cpu_engine());
+  memory src1;
+  if (b.g.values[x1].is_constant) {
+    src1 = constant_operand(b, x1, ys.size());
+  } else {
+    const Shape s1 = b.batch_shape(x1);
+    if (s1.size() != ys.size()) return false;
+    src1 = s1 == ys ? b.as_layout(x1, b.md[x]) : b.as_layout(x1, plain_md(s1));
+  }
+  algorithm alg = algorithm::binary_add;
+  switch (n.op) {
+    case OpType::Sub: alg = algorithm::binary_sub; break;
+    case OpType::Mul: alg = algorithm::binary_mul; break;
+    case OpType::Div: alg = algorithm::binary_div; break;
+    case OpType::Max: alg = algorithm::binary_max; break;
+    case OpType::Min: alg = algorithm::binary_min; break;
+    default: break;
+  }
+  dnnl::primitive_attr attr = activation_attr(n.attrs);
+  if (n.attrs.reversed) {
+    if (n.op == OpType::Div) return false;  // c / x: reference
+    // c - x = -(x - c): oneDNN's linear post-op before any fused activation.
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, algorithm::eltwise_linear, -1.0f, 0.0f);
+    const dnnl::post_ops act = activation_post_ops(n.attrs);
+    if (act.len() > 0) return false;
+    attr.set_post_ops(ops);
+  }
+  dnnl::binary::desc d(alg, b.md[x], src1.get_desc(), b.md[x]);
+  dnnl::binary::primitive_desc pd(d, attr, cpu_engine());
   b.set_layout(y, pd.dst_desc());
   b.add_step(dnnl::binary(pd),
              {{DNNL_ARG_SRC_0, b.mem[x]}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, b.mem[y]}},
@@ -91,6 +145,14 @@ void binary_plan(IntegerPlanner& p, const Node& n, IntegerNode& in) {
         n, str_cat("operand fracs ", fx, " and ", f1, " too far apart to align"));
   in.stage = p.stage(
       n, {(n.op == OpType::Add ? std::max(fx, f1) : fx + f1) - p.format(n.outputs[0]).frac});
+}
+
+// Operands in their ONNX order (a reversed Sub/Div had its constant first).
+QdqTail binary_qdq(QdqWriter& w, const Node& n, const std::string& y) {
+  std::vector<std::string> ins = {w.input(n.inputs[0]), w.input(n.inputs[1])};
+  if (n.attrs.reversed) std::swap(ins[0], ins[1]);
+  w.node(std::string(op_name(n.op)), n.name, ins, y);
+  return QdqTail::Finish;
 }
 
 void binary_integer(IntegerStep& s) {
@@ -124,6 +186,23 @@ const OpDef Mul{.op = OpType::Mul,
                 .fast = binary_fast,
                 .integer_plan = binary_plan,
                 .integer_run = binary_integer};
+
+// Sub, Div, Max, Min, PRelu: float and simulated (the integer forms are the next step).
+#define GAMMAQ_BINARY(e, sign, qdq_hook)                                                   \
+  const OpDef e {                                                                          \
+    .op = OpType::e, .import = import_binary, .check_shape = onnx_import::check_broadcast, \
+    .rank = binary_rank, .reference = binary_reference, .nonnegative = sign,               \
+    .rounded = binary_rounded, .fast = binary_fast, .no_integer = "no integer form yet",   \
+    .qdq = qdq_hook, .takes_activation = true                                              \
+  }
+GAMMAQ_BINARY(Sub, nullptr, binary_qdq);
+GAMMAQ_BINARY(Div, nullptr, binary_qdq);
+GAMMAQ_BINARY(Max, nonnegative_if_input, binary_qdq);
+GAMMAQ_BINARY(Min, nullptr, binary_qdq);
+GAMMAQ_BINARY(PRelu, nullptr, nullptr);
+#undef GAMMAQ_BINARY
+// Imported as Add (two operands) or Identity (one).
+const OpDef Sum{.op = OpType::Sum, .import = import_binary, .rank = binary_rank};
 
 }  // namespace defs
 }  // namespace gammaq::ops

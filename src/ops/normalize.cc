@@ -1,6 +1,9 @@
 // BatchNormalization (inference) and Softmax. BatchNormalization after a Conv folds into it
 // (ir/passes.h fold_batchnorm); what remains runs as a per-channel affine map in float.
+#include <array>
+
 #include "export/qdq_writer.h"
+#include "kernels/fast/fast_builder.h"
 #include "onnx/import_rules.h"
 #include "ops/common.h"
 
@@ -48,14 +51,48 @@ Imported import_softmax(NodeIo& io, Node& node) {
   const int64_t rank = static_cast<int64_t>(io.shape_of(node.inputs[0]).size());
   int64_t& axis = node.attrs.axis;
   axis = io.a.i("axis", io.ctx.g.opset >= 13 ? -1 : 1);
+  if (axis < -rank || axis >= rank) io.a.fail("axis", "is out of range");
   if (axis < 0) axis += rank;
-  if (rank != 2 || axis != 1) io.a.unsupported("only 2-D inputs with axis 1 (= -1)");
+  if (axis == 0) io.a.unsupported("axis 0 is the batch");
+  // Before opset 13 Softmax flattened [axis:] into one axis; the same when nothing follows.
+  node.attrs.flatten_tail = io.ctx.g.opset < 13 && axis + 1 < rank;
   return Imported::Node;
 }
 
-void softmax_reference(const Node&, std::span<const Tensor* const> in, Tensor& y) {
+// [outer, cols, inner] of the node's softmax on x.
+std::array<int64_t, 3> softmax_dims(const Node& n, const Shape& x) {
+  std::array<int64_t, 3> d{1, 1, 1};
+  for (size_t k = 0; k < x.size(); ++k) {
+    const auto ks = static_cast<int64_t>(k);
+    d[ks < n.attrs.axis ? 0 : ks == n.attrs.axis || n.attrs.flatten_tail ? 1 : 2] *= x[k];
+  }
+  return d;
+}
+
+void softmax_reference(const Node& n, std::span<const Tensor* const> in, Tensor& y) {
   const Tensor& x = *in[0];
-  kernels::softmax_f32_ref(x.shape[0], x.shape[1], x.data.data(), y.data.data());
+  const auto [outer, cols, inner] = softmax_dims(n, x.shape);
+  kernels::softmax_axis_f32_ref(outer, cols, inner, x.data.data(), y.data.data());
+}
+
+// oneDNN softmax on the plain input viewed as [outer, cols, inner].
+bool softmax_fast(kernels::FastGraphImpl& b, const Node& n) {
+  using namespace kernels;
+  const int x = n.inputs[0], y = n.outputs[0];
+  const auto [outer, cols, inner] = softmax_dims(n, b.batch_shape(x));
+  const memory src = b.as_layout(x, plain_md(b.batch_shape(x)));
+  const memory::desc view({outer, cols, inner}, dt::f32, tag::abc);
+  b.set_plain_layout(y);
+  dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, view, 1);
+  dnnl::softmax_forward::primitive_desc pd(d, base_attr(), cpu_engine());
+  memory in(view, cpu_engine(), src.get_data_handle());
+  memory out(view, cpu_engine(), b.mem[y].get_data_handle());
+  b.keep.push_back(in);
+  b.keep.push_back(out);
+  b.add_step(dnnl::softmax_forward(pd), {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, out}},
+             pd.scratchpad_desc());
+  b.impl.push_back(impl_of(pd));
+  return true;
 }
 
 }  // namespace
@@ -72,6 +109,7 @@ const OpDef Softmax{.op = OpType::Softmax,
                     .import = import_softmax,
                     .reference = softmax_reference,
                     .nonnegative = nonnegative_always,
+                    .fast = softmax_fast,
                     .no_integer = "Softmax (classify on the logits before it)",
                     .qdq = axis_qdq};
 

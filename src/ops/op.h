@@ -37,8 +37,9 @@ namespace ops {
 
 // What an import hook did with the ONNX node.
 enum class Imported {
-  Node,    // filled `node` (inputs, attributes): the importer appends it
-  Folded,  // replaced the node's output by a constant (Constant, Identity of a constant)
+  Node,     // filled `node` (inputs, attributes): the importer appends it
+  Folded,   // replaced the node's output by a constant (Constant, Identity of a constant)
+  Emitted,  // appended its nodes itself (NodeIo::emit): Split's Slices, ReduceMean's pool
 };
 
 // What the QDQ driver does after a qdq hook wrote the operator.

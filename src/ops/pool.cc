@@ -1,4 +1,5 @@
-// Pooling: MaxPool, AveragePool, GlobalAveragePool (2-D, NCHW).
+// Pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (2-D, NCHW), and ReduceMean /
+// ReduceMax over H and W, imported as the global pools (with a Reshape when keepdims=0).
 #include <algorithm>
 #include <cmath>
 
@@ -47,10 +48,55 @@ void pool_reference(const Node& n, std::span<const Tensor* const> in, Tensor& y)
     kernels::avgpool2d_f32_ref(g, n.attrs.count_include_pad, x.data.data(), y.data.data());
 }
 
-void global_pool_reference(const Node&, std::span<const Tensor* const> in, Tensor& y) {
+// ReduceMean/ReduceMax over the spatial axes: the global pool, then (keepdims=0) a Reshape to
+// [N, C]. Other axes (channels, the batch) are not a CNN's pooling: refused.
+Imported import_reduce(NodeIo& io, Node& node) {
+  const int x = io.activation(0);
+  const Shape xs = io.shape_of(x);  // a copy: emit() grows the values
+  if (xs.size() != 4) io.a.unsupported("only 4-D inputs");
+  std::vector<int64_t> axes = io.a.ints("axes", {});
+  if (io.ctx.g.opset >= 18 && io.has_input(1)) io.a.unsupported("axes must be an attribute");
+  for (int64_t& a : axes)
+    if (a < 0) a += 4;
+  std::sort(axes.begin(), axes.end());
+  if (axes != std::vector<int64_t>{2, 3})
+    io.a.unsupported("only the spatial axes [2, 3] (a global pool)");
+  node.op = io.op == OpType::ReduceMean ? OpType::GlobalAveragePool : OpType::GlobalMaxPool;
+  node.inputs = {x};
+  const Shape out = io.inferred(0);
+  const Shape pooled = {xs[0], xs[1], 1, 1};
+  if (io.a.i("keepdims", 1) != 0) {
+    if (out != pooled)
+      io.invalid(str_cat("output shape ", shape_str(out), ", expected ", shape_str(pooled)));
+    io.emit(std::move(node), io.n.output(0), out);
+    return Imported::Emitted;
+  }
+  if (out != Shape{xs[0], xs[1]})
+    io.invalid(str_cat("output shape ", shape_str(out), ", expected [1, ", xs[1], "]"));
+  const std::string name = node.name;
+  const int p = io.emit(std::move(node), io.n.output(0) + "/pooled", pooled);
+  Node r;
+  r.name = name + "/squeeze";
+  r.op = OpType::Reshape;
+  r.inputs = {p};
+  r.attrs.reshape = out;
+  io.emit(std::move(r), io.n.output(0), out);
+  return Imported::Emitted;
+}
+
+int reduce_rank(const onnx_import::RankIo& r) {
+  for (const auto& a : r.n.attribute())
+    if (a.name() == "keepdims" && a.i() == 0) return std::max(r.in_rank(0) - 2, -1);
+  return r.in_rank(0);
+}
+
+void global_pool_reference(const Node& n, std::span<const Tensor* const> in, Tensor& y) {
   const Tensor& x = *in[0];
-  kernels::global_avgpool_f32_ref(x.shape[0], x.shape[1], x.shape[2] * x.shape[3], x.data.data(),
-                                  y.data.data());
+  const int64_t hw = x.shape[2] * x.shape[3];
+  if (n.op == OpType::GlobalMaxPool)
+    kernels::global_maxpool_f32_ref(x.shape[0], x.shape[1], hw, x.data.data(), y.data.data());
+  else
+    kernels::global_avgpool_f32_ref(x.shape[0], x.shape[1], hw, x.data.data(), y.data.data());
 }
 
 // Average pooling simulated as the integer engine computes it: the exact quotient of the codes'
@@ -81,7 +127,7 @@ bool pool_fast(kernels::FastGraphImpl& b, const Node& n) {
   const int x = n.inputs[0], y = n.outputs[0];
   const Shape xs = b.batch_shape(x), ys = b.batch_shape(y);
   Attributes a = n.attrs;
-  if (n.op == OpType::GlobalAveragePool) {
+  if (n.op == OpType::GlobalAveragePool || n.op == OpType::GlobalMaxPool) {
     a.kernel = {xs[2], xs[3]};
     a.strides = {1, 1};
     a.pads = {0, 0, 0, 0};
@@ -94,7 +140,7 @@ bool pool_fast(kernels::FastGraphImpl& b, const Node& n) {
   const int64_t pr = (w.ow - 1) * w.sw + w.kw - w.w - w.pl;
   const bool overhang = pb > w.pb || pr > w.pr;
   dnnl::algorithm alg = dnnl::algorithm::pooling_max;
-  if (n.op != OpType::MaxPool) {
+  if (n.op != OpType::MaxPool && n.op != OpType::GlobalMaxPool) {
     if (a.count_include_pad && overhang) return false;  // ORT excludes the overhang
     alg = a.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                               : dnnl::algorithm::pooling_avg_exclude_padding;
@@ -176,6 +222,17 @@ const OpDef GlobalAveragePool{.op = OpType::GlobalAveragePool,
                               .fast = pool_fast,
                               .integer_plan = plan_requantize,
                               .integer_run = global_avgpool_integer};
+
+const OpDef GlobalMaxPool{.op = OpType::GlobalMaxPool,
+                          .import = import_global_pool,
+                          .rank = onnx_import::image_rank,
+                          .reference = global_pool_reference,
+                          .nonnegative = nonnegative_if_input,
+                          .fast = pool_fast,
+                          .no_integer = "no integer form yet"};
+
+const OpDef ReduceMean{.op = OpType::ReduceMean, .import = import_reduce, .rank = reduce_rank};
+const OpDef ReduceMax{.op = OpType::ReduceMax, .import = import_reduce, .rank = reduce_rank};
 
 }  // namespace defs
 }  // namespace gammaq::ops

@@ -36,4 +36,35 @@ Tensor read_npy_f32(const std::string& path) {
   return t;
 }
 
+namespace {
+bool write_npy(const std::string& path, const char* descr, const std::vector<int64_t>& shape,
+               const void* data, size_t bytes) {
+  std::string dims;
+  for (int64_t d : shape) dims += std::to_string(d) + ", ";
+  if (shape.size() > 1) dims.resize(dims.size() - 2);
+  std::string header =
+      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::ofstream f(path, std::ios::binary);
+  const char magic[] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
+  f.write(magic, sizeof magic);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  const char len_le[] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+  f.write(len_le, 2);
+  f << header;
+  f.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+  return static_cast<bool>(f);
+}
+}  // namespace
+
+bool write_npy_f32(const std::string& path, const Tensor& t) {
+  return write_npy(path, "<f4", t.shape, t.data.data(), t.data.size() * sizeof(float));
+}
+
+bool write_npy_i64(const std::string& path, const std::vector<int64_t>& v) {
+  return write_npy(path, "<i8", {static_cast<int64_t>(v.size())}, v.data(),
+                   v.size() * sizeof(int64_t));
+}
+
 }  // namespace gammaq::test

@@ -35,12 +35,19 @@ int64_t node_params(const Graph& g, const Node& n) {
 
 int run_inspect() {
   if (args.ops) {
-    std::printf("Supported ONNX operators (default domain, opsets 11-17):\n");
+    std::printf("Supported ONNX operators (default domain, opsets 7-21):\n");
     for (int i = 0;; ++i) {
       const auto name = op_name(static_cast<OpType>(i));
       std::printf("  %.*s\n", static_cast<int>(name.size()), name.data());
       if (static_cast<OpType>(i) == OpType::Constant) break;
     }
+    std::printf(
+        "Shape arithmetic, folded to constants once the input shape is fixed: Shape, Size, "
+        "Gather,\n"
+        "  Unsqueeze, Squeeze, Concat, Cast, Slice, ConstantOfShape, Range, Add, Sub, Mul, Div, "
+        "Pow,\n"
+        "  Mod, Min, Max, Sum, Equal, Less, Greater, Where, Neg, Abs, Floor, Ceil, Sqrt,\n"
+        "  Reciprocal, Identity, Reshape, Flatten, Expand, Transpose\n");
     return 0;
   }
   if (args.model.empty())

@@ -19,6 +19,16 @@ void avgpool2d_f32_ref(const WindowGeom& g, bool count_include_pad, const float*
   });
 }
 
+void global_maxpool_f32_ref(int64_t n, int64_t c, int64_t hw, const float* x, float* y) noexcept {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n * c; ++i) {
+    const float* p = x + i * hw;
+    float m = p[0];
+    for (int64_t k = 1; k < hw; ++k) m = p[k] > m ? p[k] : m;
+    y[i] = m;
+  }
+}
+
 void global_avgpool_f32_ref(int64_t n, int64_t c, int64_t hw, const float* x, float* y) noexcept {
   global_avgpool_loop<double>(n, c, hw, x, [y](int64_t i, double sum, int64_t count) {
     y[i] = static_cast<float>(sum / static_cast<double>(count));

@@ -162,5 +162,65 @@ TEST(FastPoolAndLrn, AgreeWithReference) {
   EXPECT_TRUE(test::agree(got, ref, 5));
 }
 
+// The operators of real CNN exports: oneDNN (never the reference fallback) agrees with the
+// reference kernel.
+TEST(FastCnnOps, AgreeWithReference) {
+  struct Case {
+    OpType op;
+    Shape xs, ys;
+    Attributes a;
+    std::vector<Tensor> constants;
+  };
+  const Shape xs{2, 6, 5, 7};
+  Attributes hsig, elu, rev, tr, sl, sm, sm_tail;
+  hsig.alpha = 0.2f;
+  hsig.beta = 0.5f;
+  Attributes hswish = hsig;
+  hswish.alpha = 1.0f / 6.0f;
+  elu.alpha = 0.7f;
+  rev.reversed = true;
+  tr.perm = {0, 2, 3, 1};
+  sl.starts = {0, 1, 0, 2};
+  sl.steps = {1, 1, 1, 1};
+  sm.axis = 1;
+  sm_tail.axis = 1;
+  sm_tail.flatten_tail = true;
+  const Tensor per_channel(Shape{6, 1, 1}, test::random_values(6, 3, 0.5f, 2.0f));
+  const Tensor scalar(Shape{}, std::vector<float>{3.0f});
+  const std::vector<Case> cases = {
+      {OpType::HardSigmoid, xs, xs, hsig, {}},
+      {OpType::HardSwish, xs, xs, hswish, {}},
+      {OpType::Tanh, xs, xs, {}, {}},
+      {OpType::Elu, xs, xs, elu, {}},
+      {OpType::SiLU, xs, xs, {}, {}},
+      {OpType::Sub, xs, xs, {}, {per_channel}},
+      {OpType::Sub, xs, xs, rev, {scalar}},
+      {OpType::Div, xs, xs, {}, {per_channel}},
+      {OpType::Max, xs, xs, {}, {scalar}},
+      {OpType::Min, xs, xs, {}, {per_channel}},
+      {OpType::PRelu, xs, xs, {}, {per_channel}},
+      {OpType::Transpose, xs, {2, 5, 7, 6}, tr, {}},
+      {OpType::Slice, xs, {2, 3, 5, 4}, sl, {}},
+      {OpType::Softmax, xs, xs, sm, {}},
+      {OpType::Softmax, xs, xs, sm_tail, {}},
+      {OpType::GlobalMaxPool, xs, {2, 6, 1, 1}, {}, {}},
+  };
+  uint32_t seed = 500;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << op_name(c.op) << (c.a.reversed ? " reversed" : ""));
+    Tensor x(c.xs, test::random_values(shape_numel(c.xs), seed++, -4.0f, 4.0f));
+    OneNode o = one_node(c.op, c.xs, c.ys, c.a, c.constants);
+    if (c.op == OpType::Slice) o.node().attrs.reshape = {1, 3, 5, 4};
+    std::vector<const Tensor*> in = {&x};
+    for (const Tensor& t : c.constants) in.push_back(&t);
+    Tensor ref(c.ys);
+    run_node_reference(o.node(), in, ref);
+    FastGraph fast(o.g, c.xs[0]);
+    const Tensor got = fast.run(x);
+    EXPECT_NE(fast.impl_name(0), "ref");
+    EXPECT_TRUE(test::agree(got.data, ref.data, 8));
+  }
+}
+
 }  // namespace
 }  // namespace gammaq::kernels
