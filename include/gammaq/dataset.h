@@ -32,6 +32,16 @@ struct Preprocess {
   Channels channels = Channels::Gray;
   int64_t height = 0;  // 0: keep the image's own size
   int64_t width = 0;
+  // ImageNet-style evaluation transforms, before `height` x `width`: the shorter side resized
+  // to `resize` (aspect kept: the longer side floor(long * resize / short), as torchvision's
+  // Resize(int)), then the centre `crop_h` x `crop_w` cut out (top/left rounded as
+  // torchvision's CenterCrop). 0: not done. With a crop, the crop is the image size unless
+  // height/width are set too.
+  int64_t resize = 0;
+  int64_t crop_h = 0, crop_w = 0;
+  // Raw image files (folder:) that do not decode are left out and counted (Dataset::notes)
+  // instead of failing the read that meets them; every file is decoded once at open.
+  bool skip_bad = false;
 };
 
 // Parses the JSON value of the ONNX metadata_props key "gammaq.preprocess":
@@ -52,6 +62,9 @@ class Dataset {
   // Number of images (after slicing).
   [[nodiscard]] virtual int64_t size() const = 0;
   [[nodiscard]] virtual bool has_labels() const = 0;
+  // What opening the data left out or assumed, one line each (e.g. images skipped by
+  // skip_bad); empty when nothing.
+  [[nodiscard]] virtual std::vector<std::string> notes() const { return {}; }
   // C, H, W of every image after preprocessing.
   [[nodiscard]] virtual Shape image_shape() const = 0;
   // Images [begin, begin + count) of the (sliced) dataset. Throws Error(InvalidData|Io)

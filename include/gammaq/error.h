@@ -26,10 +26,18 @@ enum class ErrorKind {
 // "InvalidModel", "UnsupportedOp", ... (the enumerator's name).
 [[nodiscard]] std::string_view error_kind_name(ErrorKind kind) noexcept;
 
-// An input error: what() is the one-line message, kind() its category.
+// `text` as one printable line: valid UTF-8 is kept (names in any script), while control
+// characters (newline, tab, escape, DEL, C1) and bytes that are not UTF-8 become \xNN.
+// Idempotent, so that a message wrapped again (with_context) is not escaped twice. Names read
+// from a model or dataset are untrusted text; every message that carries one passes through
+// here (Error does it for its message, the CLI for warnings).
+[[nodiscard]] std::string printable(std::string_view text);
+
+// An input error: what() is the one-line message (printable()), kind() its category.
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  Error(ErrorKind kind, const std::string& message)
+      : std::runtime_error(printable(message)), kind_(kind) {}
   [[nodiscard]] ErrorKind kind() const noexcept { return kind_; }
 
  private:

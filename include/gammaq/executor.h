@@ -85,6 +85,7 @@ class Executor {
   [[nodiscard]] std::string kernel_name(size_t node_index);
   void set_tap(Tap tap) { tap_ = std::move(tap); }
   [[nodiscard]] const ExecutorOptions& options() const noexcept { return options_; }
+  [[nodiscard]] const Graph& graph() const noexcept { return g_; }
   // Integer numerics with Fast kernels: the int8 kernels made so far (null before the first
   // run, or with Reference kernels).
   [[nodiscard]] const IntegerKernels* integer_kernels() const noexcept {

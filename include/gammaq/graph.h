@@ -57,6 +57,11 @@ struct Attributes {
   Shape reshape;     // Reshape target (batch 1)
   std::vector<int64_t> perm;           // Transpose
   std::vector<int64_t> starts, steps;  // Slice: per input axis, the first index and the step
+  // Resize (and Upsample) of H and W: kResizeNearest/kResizeLinear, the coordinate transform
+  // (kCoord*), the rounding of nearest (kNearest*), and the scale of H and W that the
+  // transform divides by (the model's scales, or output/input size when it gave sizes).
+  int resize_mode = 0, coord_mode = 0, nearest_mode = 0;
+  std::vector<float> scales;
   // Fused activation (set by fuse_activations); its parameters reuse clip_min/clip_max and
   // act_alpha.
   Activation activation = Activation::None;
@@ -64,6 +69,14 @@ struct Attributes {
 };
 
 inline constexpr int kPadConstant = 0, kPadReflect = 1, kPadEdge = 2;
+inline constexpr int kResizeNearest = 0, kResizeLinear = 1;
+// ONNX coordinate_transformation_mode: x_original from x_resized, scale and the lengths.
+inline constexpr int kCoordHalfPixel = 0, kCoordPytorchHalfPixel = 1, kCoordAlignCorners = 2,
+                     kCoordAsymmetric = 3, kCoordTfHalfPixelForNearest = 4;
+// ONNX nearest_mode; before opset 11 (Upsample, Resize-10) ONNX Runtime floors when enlarging
+// and ceils when shrinking, which the importer resolves to kNearestFloor or kNearestCeil.
+inline constexpr int kNearestRoundPreferFloor = 0, kNearestRoundPreferCeil = 1, kNearestFloor = 2,
+                     kNearestCeil = 3;
 
 struct Node {
   std::string name;  // ONNX node name, or "<op_type>#<index>" when the model left it empty
@@ -84,9 +97,15 @@ struct Value {
 struct Graph {
   std::string name;  // model file stem or graph name
   std::vector<Value> values;
-  std::vector<Node> nodes;                      // topological order
-  int input = -1;                               // the image input value
-  int output = -1;                              // the logits value
+  std::vector<Node> nodes;  // topological order
+  int input = -1;           // the image input value
+  int output = -1;          // the first output (a classifier's logits)
+  // The model's further outputs, in order (a detector's heads; --outputs beyond the first):
+  // computed, kept and exported like `output`, which accuracy scores.
+  std::vector<int> extra_outputs;
+  // The model file's input is N x H x W x C and its first nodes transpose it to NCHW
+  // (tf2onnx): `input` is the NCHW tensor; exports write the file's NHWC input again.
+  bool nhwc_input = false;
   int64_t opset = 0;                            // default-domain opset of the model
   std::map<std::string, std::string> metadata;  // ONNX metadata_props
 
@@ -95,6 +114,24 @@ struct Graph {
   // Adds a value and returns its id.
   int add_value(Value v);
 };
+
+// What the user fixes about an ONNX model before it is imported (--input-shape, --outputs;
+// src/onnx/import.h).
+struct ImportOptions {
+  // N, C, H, W of the image input (NCHW also for a model whose file input is NHWC): fills
+  // symbolic dimensions; a fixed dimension it contradicts is an error. N is not fixed (gammaq
+  // runs any batch). Empty: the model's own shape.
+  std::vector<int64_t> input_shape;
+  // Tensors to end the model at (a detector before its post-processing): the graph outputs
+  // become these, in this order, and the nodes no longer needed are dropped before anything
+  // is checked, so operators after the cut are never read. Empty: the model's own outputs.
+  std::vector<std::string> outputs;
+};
+
+// Whether value v is a graph output (`output` or one of `extra_outputs`).
+[[nodiscard]] bool is_graph_output(const Graph& g, int v) noexcept;
+// Every graph output: `output`, then `extra_outputs`.
+[[nodiscard]] std::vector<int> graph_outputs(const Graph& g);
 
 // Multiply-accumulates of one image through `node` (Conv/Gemm/MatMul; 0 for others).
 [[nodiscard]] int64_t node_macs(const Graph& g, const Node& node);

@@ -86,7 +86,9 @@ class Model {
   // Imports the ONNX model at `path` (opsets 7-21) and runs the graph passes. Throws
   // Error(Io) when the file cannot be read, Error(InvalidModel) for a malformed model,
   // Error(UnsupportedOp) naming node, op type and opset; messages start with `path`.
-  [[nodiscard]] static Model load(const std::string& path);
+  // `options` fix the input's symbolic dimensions and cut the model at named tensors
+  // (ImportOptions; quant.json records them, and QuantizedModel::load requires the same).
+  [[nodiscard]] static Model load(const std::string& path, const ImportOptions& options = {});
 
   [[nodiscard]] const std::string& path() const noexcept;
   // The graph name (the model file's stem or the ONNX graph name).

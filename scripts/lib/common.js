@@ -494,7 +494,12 @@ function openData(spec, modelPath, modelChw, prog, labelsFile) {
     if (!/^[iu][124]$/.test(lab.descr) && lab.descr !== 'i8') fail(labelsFile, `labels must be integers, got ${lab.descr}`);
     src.labels = Int32Array.from(lab.data, Number);
   }
-  for (let i = 0; i < 3; i++) {
+  // An NHWC model input (tf2onnx) that takes the data as [N, H, W, C]: images are transposed
+  // from NCHW when fed (runBatches).
+  const fits = (want) => want.every((d, i) => modelChw[i] === null || modelChw[i] === d);
+  const [c, h, w] = src.chw;
+  src.nhwc = !fits(src.chw) && fits([h, w, c]) && modelChw[2] !== null && modelChw[2] === c;
+  for (let i = 0; i < 3 && !src.nhwc; i++) {
     if (modelChw[i] !== null && modelChw[i] !== src.chw[i]) {
       fail(modelPath, `model input expects [N, ${modelChw.map((d) => (d === null ? '?' : d)).join(', ')}], data is [N, ${src.chw.join(', ')}]`);
     }
@@ -573,10 +578,20 @@ async function runBatches(session, io, src, first, n, batch) {
   let classes = 0;
   let runNs = 0n;
 
+  const nhwc = src.nhwc ? new Float32Array(input.length) : null;
   const runOne = async (start, k) => {
-    const view = input.subarray(0, k * per);
+    let view = input.subarray(0, k * per);
     src.fill(view, first + start, k);
-    const feeds = { [io.inputName]: new ort.Tensor('float32', view, [k, c, h, w]) };
+    let dims = [k, c, h, w];
+    if (nhwc) {
+      const t = nhwc.subarray(0, k * per);
+      for (let i = 0; i < k; i++)
+        for (let ch = 0; ch < c; ch++)
+          for (let p = 0; p < h * w; p++) t[i * per + p * c + ch] = view[i * per + ch * h * w + p];
+      view = t;
+      dims = [k, h, w, c];
+    }
+    const feeds = { [io.inputName]: new ort.Tensor('float32', view, dims) };
     const t0 = process.hrtime.bigint();
     const out = await session.run(feeds, [io.outputName]);
     const dt = process.hrtime.bigint() - t0;

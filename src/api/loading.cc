@@ -11,10 +11,10 @@
 
 namespace gammaq {
 
-Graph load_model_graph(const std::string& path, PassReport* passes) {
+Graph load_model_graph(const std::string& path, PassReport* passes, const ImportOptions& options) {
   Graph g;
   try {
-    g = import_onnx_file(path);
+    g = import_onnx_file(path, options);
   } catch (const Error& e) {
     throw with_context(e, path);
   }
@@ -69,8 +69,8 @@ void check_data_fits(const Dataset& data, const Graph& g, std::string_view what,
 }
 
 quant::QuantPlan read_plan_file(const std::string& quant_path, const Graph& g,
-                                const std::string& model_path,
-                                const std::string& model_fingerprint) {
+                                const std::string& model_path, const std::string& model_fingerprint,
+                                const ImportOptions& import) {
   std::ifstream f(quant_path);
   if (!f) throw Error(ErrorKind::Io, str_cat(quant_path, ": cannot open"));
   std::stringstream ss;
@@ -80,6 +80,19 @@ quant::QuantPlan read_plan_file(const std::string& quant_path, const Graph& g,
     throw Error(ErrorKind::InvalidData,
                 str_cat(quant_path, ": made for another model file (model '", plan.model,
                         "', fingerprint ", plan.model_sha256, "), not ", model_path));
+  auto join = [](const auto& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + str_cat(x);
+    return s.empty() ? std::string("none") : s;
+  };
+  if (plan.input_shape != import.input_shape || plan.outputs != import.outputs)
+    throw Error(ErrorKind::InvalidOption,
+                str_cat(quant_path, ": made with --input-shape ", join(plan.input_shape),
+                        " --outputs ", join(plan.outputs),
+                        ", the model here was imported with "
+                        "--input-shape ",
+                        join(import.input_shape), " --outputs ", join(import.outputs),
+                        "; import it the same way"));
   try {
     (void)resolve_plan(g, plan);
   } catch (const Error& e) {

@@ -13,9 +13,11 @@
 
 namespace gammaq {
 
-// Imports the ONNX model at `path` and runs the graph passes (ir/passes.h optimize); errors
-// carry the path. `passes`, when given, receives what the passes did.
-[[nodiscard]] Graph load_model_graph(const std::string& path, PassReport* passes = nullptr);
+// Imports the ONNX model at `path` (with `options`: --input-shape, --outputs) and runs the
+// graph passes (ir/passes.h optimize); errors carry the path. `passes`, when given, receives
+// what the passes did.
+[[nodiscard]] Graph load_model_graph(const std::string& path, PassReport* passes = nullptr,
+                                     const ImportOptions& options = {});
 
 // FNV-1a 64 of the file's bytes, hex: recorded in quant.json so a plan is never applied to a
 // different model file. Error(Io) when the file cannot be read.
@@ -32,8 +34,11 @@ void check_data_fits(const Dataset& data, const Graph& g, std::string_view what,
 // Reads the quant.json at `quant_path` and checks it was made for the model file whose
 // fingerprint is `model_fingerprint` (at `model_path`, for the message) and fits g; errors
 // name the quant.json.
+// The plan must also have been made on the model imported as `import` says (--input-shape,
+// --outputs); Error(InvalidOption) otherwise.
 [[nodiscard]] quant::QuantPlan read_plan_file(const std::string& quant_path, const Graph& g,
                                               const std::string& model_path,
-                                              const std::string& model_fingerprint);
+                                              const std::string& model_fingerprint,
+                                              const ImportOptions& import = {});
 
 }  // namespace gammaq

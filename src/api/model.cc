@@ -23,6 +23,7 @@ namespace gammaq {
 struct Model::Impl {
   std::string path;
   std::string fingerprint;  // of the file as imported (quant.json records it)
+  ImportOptions import;     // as it was imported (quant.json records it too)
   Graph graph;
 };
 
@@ -86,10 +87,11 @@ std::vector<std::string> quantize_methods() {
 
 // ---- Model
 
-Model Model::load(const std::string& path) {
+Model Model::load(const std::string& path, const ImportOptions& options) {
   auto impl = std::make_shared<Impl>();
   impl->path = path;
-  impl->graph = load_model_graph(path);
+  impl->import = options;
+  impl->graph = load_model_graph(path, nullptr, options);
   impl->fingerprint = file_fingerprint(path);
   return Model(std::move(impl));
 }
@@ -132,6 +134,7 @@ QuantizedModel Model::quantize(Dataset& calib, const QuantizeConfig& config) con
   o.threads = config.threads;
   o.quiet = config.quiet;
   o.model_sha256 = impl_->fingerprint;
+  o.import = impl_->import;
   o.tune = kTuneNames[static_cast<size_t>(config.tune)];
   o.tune_options.limit = config.val_limit;
   o.tune_options.batch = config.batch;
@@ -154,8 +157,8 @@ QuantizedModel Model::quantize(Dataset& calib, const QuantizeConfig& config) con
 
 QuantizedModel QuantizedModel::load(const Model& model, const std::string& quant_json) {
   auto impl = std::make_shared<Impl>(Impl{model, {}, false, "none"});
-  impl->report.plan =
-      read_plan_file(quant_json, model.graph(), model.path(), model.impl_->fingerprint);
+  impl->report.plan = read_plan_file(quant_json, model.graph(), model.path(),
+                                     model.impl_->fingerprint, model.impl_->import);
   return QuantizedModel(std::move(impl));
 }
 

@@ -22,6 +22,8 @@ class RawImageDataset final : public Dataset {
   int64_t size() const override { return src_->size(); }
   bool has_labels() const override { return has_labels_; }
   Shape image_shape() const override { return pre_.output_shape(); }
+  std::vector<std::string> notes() const override { return notes_; }
+  void set_notes(std::vector<std::string> notes) { notes_ = std::move(notes); }
 
   Batch read(int64_t begin, int64_t count) override {
     GAMMAQ_CHECK(begin >= 0 && count >= 0 && begin <= size() - count, begin, count, size());
@@ -45,6 +47,7 @@ class RawImageDataset final : public Dataset {
   bool has_labels_;
   Preprocessor pre_;
   std::vector<RawImage> raw_;  // reused between batches
+  std::vector<std::string> notes_;
 };
 
 class SlicedDataset final : public Dataset {
@@ -55,6 +58,7 @@ class SlicedDataset final : public Dataset {
   int64_t size() const override { return range_.end - range_.begin; }
   bool has_labels() const override { return inner_->has_labels(); }
   Shape image_shape() const override { return inner_->image_shape(); }
+  std::vector<std::string> notes() const override { return inner_->notes(); }
   Batch read(int64_t begin, int64_t count) override {
     GAMMAQ_CHECK(begin >= 0 && count >= 0 && begin <= size() - count, begin, count, size());
     return inner_->read(range_.begin + begin, count);
@@ -90,10 +94,14 @@ std::unique_ptr<Dataset> open_unsliced(const DataSpec& spec, const Preprocess& p
   if (spec.scheme == "idx") return open_idx(spec.images, spec.labels, pre);
   if (spec.scheme == "npy") return open_npy_dataset(spec.images, spec.labels);
   GAMMAQ_CHECK(spec.scheme == "folder", spec.scheme);
-  FolderListing listing = list_image_folder(spec.images);
+  FolderListing listing = list_image_folder(spec.images, pre.skip_bad);
   std::vector<int64_t> labels = listing.labels;
-  return std::make_unique<RawImageDataset>(open_folder_images(std::move(listing)),
-                                           std::move(labels), true, pre);
+  std::vector<std::string> notes = listing.notes;
+  const bool labelled = !listing.classes.empty();
+  auto ds = std::make_unique<RawImageDataset>(open_folder_images(std::move(listing)),
+                                              std::move(labels), labelled, pre);
+  ds->set_notes(std::move(notes));
+  return ds;
 }
 
 }  // namespace

@@ -4,9 +4,10 @@
 //
 // The class index is the position of the sub-folder's name in byte-wise sorted order; files
 // are ordered by (class, file name), so the listing is deterministic. Names starting with '.'
-// and plain files directly in DIR are ignored. The listing is made at open; images are decoded
-// with stb_image at read time. Gray and gray+alpha files decode to 1 channel, everything else
-// to RGB; alpha is dropped (not composited).
+// are ignored, and so are plain files directly in DIR, unless no sub-folder holds images:
+// then DIR is a flat folder of unlabelled images (DIR/<image>). The listing is made at open; images
+// are decoded with stb_image at read time. Gray and gray+alpha files decode to 1 channel,
+// everything else to RGB; alpha is dropped (not composited).
 #include <stb/stb_image.h>
 
 #include <algorithm>
@@ -110,7 +111,7 @@ class FolderImageSource final : public ImageSource {
 
 }  // namespace
 
-FolderListing list_image_folder(const std::string& dir) {
+FolderListing list_image_folder(const std::string& dir, bool skip_bad) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     if (ec) io_error(dir, ec);
@@ -123,20 +124,51 @@ FolderListing list_image_folder(const std::string& dir) {
     std::error_code is_dir_ec;
     return e.is_directory(is_dir_ec);
   });
-  for (size_t c = 0; c < listing.classes.size(); ++c) {
-    const fs::path class_dir = fs::path(dir) / listing.classes[c];
-    const auto files = sorted_names(class_dir, [](const fs::directory_entry& e) {
+  auto images_in = [](const fs::path& d) {
+    return sorted_names(d, [](const fs::directory_entry& e) {
       std::error_code is_dir_ec;
       return !e.is_directory(is_dir_ec) && is_image_name(e.path().filename().string());
     });
-    for (const std::string& f : files) {
+  };
+  for (size_t c = 0; c < listing.classes.size(); ++c) {
+    const fs::path class_dir = fs::path(dir) / listing.classes[c];
+    for (const std::string& f : images_in(class_dir)) {
       listing.files.push_back((class_dir / f).string());
       listing.labels.push_back(static_cast<int64_t>(c));
     }
   }
+  if (listing.files.empty()) {  // a flat folder: its own images, unlabelled
+    listing.classes.clear();
+    for (const std::string& f : images_in(fs::path(dir)))
+      listing.files.push_back((fs::path(dir) / f).string());
+  }
+  if (skip_bad && !listing.files.empty()) {
+    FolderListing kept;
+    kept.classes = listing.classes;
+    std::string first;
+    int64_t skipped = 0;
+    for (size_t i = 0; i < listing.files.size(); ++i) {
+      try {
+        (void)decode_image_file(listing.files[i]);
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::InvalidData) throw;
+        if (skipped++ == 0) first = e.what();
+        continue;
+      }
+      kept.files.push_back(listing.files[i]);
+      if (!listing.labels.empty()) kept.labels.push_back(listing.labels[i]);
+    }
+    if (skipped > 0)
+      kept.notes.push_back(str_cat(dir, ": skipped ", skipped, " of ", listing.files.size(),
+                                   " images that do not decode (--skip-bad; the first: ", first,
+                                   ")"));
+    listing = std::move(kept);
+  }
   if (listing.files.empty()) {
     throw Error(ErrorKind::InvalidData,
-                str_cat(dir, ": no images found: expected DIR/<class>/<name>.png|.jpg|.jpeg (",
+                str_cat(dir,
+                        ": no images found: expected DIR/<class>/<name>.png|.jpg|.jpeg or "
+                        "DIR/<name>.png|.jpg|.jpeg (",
                         listing.classes.size(), " class folders)"));
   }
   return listing;

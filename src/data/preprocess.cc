@@ -12,9 +12,16 @@
 //    computed on float pixels (OpenCV rounds to uint8 in between; we do not). Downscaling
 //    samples without averaging, as OpenCV does (no antialias, unlike PIL/torchvision).
 //    A dimension left 0 keeps the dataset's own size, and then every image must have it.
+//    Before it, with pre.resize, the shorter side is resized to pre.resize by the same
+//    bilinear rule (the longer side floor(long * resize / short), as torchvision's
+//    Resize(int)), and with a crop the centre crop_h x crop_w is cut out (top and left
+//    round((size - crop) / 2), as torchvision's CenterCrop); the crop is then the output
+//    size unless pre.height/width are set.
 // 3. Normalize: x = (pixel * scale - mean[c]) / std[c] in double, stored as float; mean and
 //    std hold one value (every channel) or one per output channel.
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "data/readers.h"
 #include "gammaq/error.h"
@@ -92,6 +99,12 @@ void validate_preprocess(const Preprocess& pre) {
     bad_pre(str_cat("size ", pre.height, "x", pre.width, ": each must be in [0, ", kMaxImageSide,
                     "] (0 keeps the image's size)"));
   }
+  if (pre.resize < 0 || pre.resize > kMaxImageSide || pre.crop_h < 0 ||
+      pre.crop_h > kMaxImageSide || pre.crop_w < 0 || pre.crop_w > kMaxImageSide ||
+      (pre.crop_h > 0) != (pre.crop_w > 0)) {
+    bad_pre(str_cat("resize ", pre.resize, ", crop ", pre.crop_h, "x", pre.crop_w,
+                    ": each must be in [1, ", kMaxImageSide, "] (0: none)"));
+  }
   if (c * pre.height * pre.width > kMaxImagePixels) {
     bad_pre(str_cat("size ", pre.height, "x", pre.width, ": more than ", kMaxImagePixels,
                     " values per image"));
@@ -125,12 +138,26 @@ void resize_bilinear(std::span<const float> in, int64_t channels, int64_t ih, in
   }
 }
 
+namespace {
+
+// The size of an h x w image after the shorter side is resized to r (torchvision's
+// Resize(int): the longer side floor(long * r / short)).
+std::pair<int64_t, int64_t> shorter_side_to(int64_t h, int64_t w, int64_t r) {
+  if (h <= w) return {r, std::max<int64_t>(1, w * r / h)};
+  return {std::max<int64_t>(1, h * r / w), r};
+}
+
+}  // namespace
+
 Preprocessor::Preprocessor(const Preprocess& pre, int64_t native_h, int64_t native_w)
-    : pre_(pre),
-      channels_(channel_count(pre.channels)),
-      height_(pre.height != 0 ? pre.height : native_h),
-      width_(pre.width != 0 ? pre.width : native_w) {
+    : pre_(pre), channels_(channel_count(pre.channels)) {
   validate_preprocess(pre);
+  // The output size: the asked size, else the crop, else the (resized) first image's.
+  auto [h, w] = pre.resize > 0 ? shorter_side_to(native_h, native_w, pre.resize)
+                               : std::pair<int64_t, int64_t>{native_h, native_w};
+  if (pre.crop_h > 0) h = pre.crop_h, w = pre.crop_w;
+  height_ = pre.height != 0 ? pre.height : h;
+  width_ = pre.width != 0 ? pre.width : w;
   if (channels_ * height_ * width_ > kMaxImagePixels) {
     bad_pre(str_cat("images of ", channels_, "x", height_, "x", width_, ": more than ",
                     kMaxImagePixels, " values per image"));
@@ -141,13 +168,8 @@ void Preprocessor::apply(const RawImage& image, std::string_view where,
                          std::span<float> out) const {
   GAMMAQ_CHECK(static_cast<int64_t>(out.size()) == channels_ * height_ * width_, out.size());
   GAMMAQ_CHECK(image.channels == 1 || image.channels == 3, image.channels);
-  const int64_t h = image.height;
-  const int64_t w = image.width;
-  if ((pre_.height == 0 && h != height_) || (pre_.width == 0 && w != width_)) {
-    throw Error(ErrorKind::InvalidData,
-                str_cat(where, ": image is ", h, "x", w, ", expected ", height_, "x", width_,
-                        " like the first image; set a preprocess size to resize"));
-  }
+  int64_t h = image.height;
+  int64_t w = image.width;
   // 1. Planar float pixels in the output channel order.
   const int64_t hw = h * w;
   std::vector<float> planes(static_cast<size_t>(channels_ * hw));
@@ -167,7 +189,38 @@ void Preprocessor::apply(const RawImage& image, std::string_view where,
       }
     }
   }
-  // 2. Resize.
+  // 2. The shorter side to pre.resize, then the centre crop.
+  if (pre_.resize > 0) {
+    const auto [rh, rw] = shorter_side_to(h, w, pre_.resize);
+    if (rh != h || rw != w) {
+      std::vector<float> r(static_cast<size_t>(channels_ * rh * rw));
+      resize_bilinear(planes, channels_, h, w, r, rh, rw);
+      planes = std::move(r);
+      h = rh, w = rw;
+    }
+  }
+  if (pre_.crop_h > 0) {
+    if (h < pre_.crop_h || w < pre_.crop_w)
+      throw Error(ErrorKind::InvalidData,
+                  str_cat(where, ": image is ", h, "x", w, pre_.resize > 0 ? " after --resize" : "",
+                          ", smaller than the crop ", pre_.crop_h, "x", pre_.crop_w));
+    // torchvision's CenterCrop: top = round((h - crop) / 2), halves to even.
+    const auto top = static_cast<int64_t>(std::nearbyint((h - pre_.crop_h) / 2.0));
+    const auto left = static_cast<int64_t>(std::nearbyint((w - pre_.crop_w) / 2.0));
+    std::vector<float> c(static_cast<size_t>(channels_ * pre_.crop_h * pre_.crop_w));
+    for (int64_t ch = 0; ch < channels_; ++ch)
+      for (int64_t y = 0; y < pre_.crop_h; ++y)
+        std::copy_n(planes.begin() + (ch * h + top + y) * w + left, pre_.crop_w,
+                    c.begin() + (ch * pre_.crop_h + y) * pre_.crop_w);
+    planes = std::move(c);
+    h = pre_.crop_h, w = pre_.crop_w;
+  }
+  if ((pre_.height == 0 && h != height_) || (pre_.width == 0 && w != width_)) {
+    throw Error(ErrorKind::InvalidData,
+                str_cat(where, ": image is ", h, "x", w, ", expected ", height_, "x", width_,
+                        " like the first image; set a preprocess size to resize, or a crop"));
+  }
+  // 3. Resize to the output size.
   std::vector<float> resized;
   const std::vector<float>* src = &planes;
   if (h != height_ || w != width_) {
@@ -175,7 +228,7 @@ void Preprocessor::apply(const RawImage& image, std::string_view where,
     resize_bilinear(planes, channels_, h, w, resized, height_, width_);
     src = &resized;
   }
-  // 3. Normalize.
+  // 4. Normalize.
   const int64_t ohw = height_ * width_;
   for (int64_t c = 0; c < channels_; ++c) {
     const double mean = pre_.mean.size() == 1 ? pre_.mean[0] : pre_.mean[static_cast<size_t>(c)];

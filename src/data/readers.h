@@ -112,14 +112,17 @@ class ImageSource {
 
 // ---- folder.cc ----
 struct FolderListing {
-  std::vector<std::string> classes;  // sorted sub-folder names
+  std::vector<std::string> classes;  // sorted sub-folder names (empty: a flat folder)
   std::vector<std::string> files;    // sorted by (class, file name)
-  std::vector<int64_t> labels;       // class index of each file
+  std::vector<int64_t> labels;       // class index of each file (empty: a flat folder)
+  std::vector<std::string> notes;    // what listing or skip_bad left out
 };
 // Lists DIR/<class>/<file>.{png,jpg,jpeg} (case-insensitive extension; names starting with
-// '.' are skipped). Throws Error(Io) when DIR cannot be read, Error(InvalidData) when no image
-// is found.
-[[nodiscard]] FolderListing list_image_folder(const std::string& dir);
+// '.' are skipped); a DIR with no class sub-folder holding images but with images of its own
+// is a flat folder of unlabelled images (calibration, label-free scoring). With skip_bad,
+// every file is decoded once and those that fail are left out, counted in `notes`. Throws
+// Error(Io) when DIR cannot be read, Error(InvalidData) when no image is found.
+[[nodiscard]] FolderListing list_image_folder(const std::string& dir, bool skip_bad = false);
 [[nodiscard]] std::unique_ptr<ImageSource> open_folder_images(FolderListing listing);
 // Decodes one PNG/JPEG file to gray (1 channel: gray or gray+alpha files) or RGB (3); alpha
 // is dropped. Error(InvalidData) "FILE: cannot decode image (stb_image: <reason>)".

@@ -102,14 +102,30 @@ class QdqWriter {
     os->set_version(opset_);
     gp_ = model_.mutable_graph();
     gp_->set_name(g_.name + "_qdq");
-    value_info(gp_->add_input(), g_.input);
+    if (g_.nhwc_input) {
+      // The file's interface: an N x H x W x C input transposed to gammaq's NCHW input.
+      const std::string nchw = name_of_[static_cast<size_t>(g_.input)];
+      const std::string nhwc = unique(nchw + "/nhwc");
+      value_info(gp_->add_input(), g_.input);
+      auto* in = gp_->mutable_input(gp_->input_size() - 1);
+      in->set_name(nhwc);
+      auto* dims = in->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim();
+      const auto c = dims->Get(1);
+      *dims->Mutable(1) = dims->Get(2);
+      *dims->Mutable(2) = dims->Get(3);
+      *dims->Mutable(3) = c;
+      attr(node("Transpose", nchw + "/Transpose", {nhwc}, nchw), "perm",
+           std::vector<int64_t>{0, 3, 1, 2});
+    } else {
+      value_info(gp_->add_input(), g_.input);
+    }
     if (fq_.value_format[static_cast<size_t>(g_.input)]) {
       const std::string dst = unique(g_.values[static_cast<size_t>(g_.input)].name + "/dq");
       quantize(name_of_[static_cast<size_t>(g_.input)], {}, g_.input, dst);
       name_of_[static_cast<size_t>(g_.input)] = dst;
     }
     for (const Node& n : g_.nodes) emit(n);
-    value_info(gp_->add_output(), g_.output);
+    for (int out : graph_outputs(g_)) value_info(gp_->add_output(), out);
     for (const auto& [k, v] : g_.metadata) add_meta(k, v);
     add_meta("gammaq.qdq",
              nlohmann::ordered_json{{"model", plan_.model},

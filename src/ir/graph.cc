@@ -1,5 +1,6 @@
 #include "gammaq/graph.h"
 
+#include <algorithm>
 #include <array>
 
 #include "gammaq/error.h"
@@ -40,11 +41,27 @@ int Graph::add_value(Value v) {
   return static_cast<int>(values.size()) - 1;
 }
 
+bool is_graph_output(const Graph& g, int v) noexcept {
+  return v == g.output ||
+         std::find(g.extra_outputs.begin(), g.extra_outputs.end(), v) != g.extra_outputs.end();
+}
+
+std::vector<int> graph_outputs(const Graph& g) {
+  std::vector<int> out = {g.output};
+  out.insert(out.end(), g.extra_outputs.begin(), g.extra_outputs.end());
+  return out;
+}
+
 int64_t node_macs(const Graph& g, const Node& node) {
   if (node.op == OpType::Conv) {
     const Shape& w = g.values[node.inputs[1]].shape;   // [M, C/group, kh, kw]
     const Shape& y = g.values[node.outputs[0]].shape;  // [1, M, oh, ow]
     return shape_numel(y) * w[1] * w[2] * w[3];
+  }
+  if (node.op == OpType::ConvTranspose) {  // every input value meets M/group * kh * kw taps
+    const Shape& w = g.values[node.inputs[1]].shape;
+    const Shape& x = g.values[node.inputs[0]].shape;
+    return shape_numel(x) * (w[0] / node.attrs.group) * w[2] * w[3];
   }
   if (node.op == OpType::Gemm || node.op == OpType::MatMul) {
     const Shape& w = g.values[node.inputs[1]].shape;  // [out, in]
@@ -84,7 +101,7 @@ void validate(const Graph& g) {
       ready[id] = true;
     }
     GAMMAQ_CHECK(!node.inputs.empty() && node.inputs[0] >= 0, "node '", node.name, "' input");
-    if (node.op == OpType::Conv) {
+    if (node.op == OpType::Conv || node.op == OpType::ConvTranspose) {
       const Shape& w = g.values[node.inputs[1]].shape;
       const Shape& x = g.values[node.inputs[0]].shape;
       GAMMAQ_CHECK(w.size() == 4 && x.size() == 4 && x[1] == w[1] * node.attrs.group &&
@@ -92,7 +109,8 @@ void validate(const Graph& g) {
                    "conv '", node.name, "' weight ", shape_str(w), " input ", shape_str(x));
     }
   }
-  GAMMAQ_CHECK(ready[g.output], "graph output is never produced");
+  for (int v : graph_outputs(g))
+    GAMMAQ_CHECK(v >= 0 && v < nv && ready[v] && !g.values[v].is_constant, "graph output ", v);
 }
 
 std::vector<bool> nodes_downstream_of(const Graph& g, int value) {

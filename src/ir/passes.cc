@@ -27,6 +27,14 @@ void replace_uses(Graph& g, int from, int to) {
     for (int& id : n.inputs)
       if (id == from) id = to;
   if (g.output == from) g.output = to;
+  for (int& v : g.extra_outputs)
+    if (v == from) v = to;
+  // Two outputs that became one value are one output.
+  std::vector<int> extra;
+  for (int v : g.extra_outputs)
+    if (v != g.output && std::find(extra.begin(), extra.end(), v) == extra.end())
+      extra.push_back(v);
+  g.extra_outputs = std::move(extra);
 }
 
 }  // namespace
@@ -36,7 +44,7 @@ std::vector<int> reader_counts(const Graph& g) {
   for (const Node& n : g.nodes)
     for (int id : n.inputs)
       if (id >= 0) ++count[id];
-  ++count[g.output];
+  for (int v : graph_outputs(g)) ++count[v];
   return count;
 }
 
@@ -66,7 +74,9 @@ int fold_batchnorm(Graph& g) {
     if (bn.op != OpType::BatchNormalization) continue;
     const int x = bn.inputs[0];
     const int p = g.values[x].producer;
-    if (p < 0 || g.nodes[p].op != OpType::Conv || readers[x] != 1 || x == g.output) continue;
+    if (p < 0 || !ops::def(g.nodes[p].op).windowed || !ops::is_layer(g.nodes[p]) ||
+        readers[x] != 1 || is_graph_output(g, x))
+      continue;
     Node& conv = g.nodes[p];
     if (conv.attrs.activation != Activation::None) continue;
     const std::vector<float>& scale = g.values[bn.inputs[1]].data.data;
@@ -100,6 +110,80 @@ int fold_batchnorm(Graph& g) {
   return folded;
 }
 
+int fold_affine(Graph& g) {
+  const std::vector<int> readers = reader_counts(g);
+  std::vector<bool> dead(g.nodes.size(), false);
+  int folded = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& op = g.nodes[i];
+    const bool scale = op.op == OpType::Mul || op.op == OpType::Div;
+    const bool shift = op.op == OpType::Add || op.op == OpType::Sub;
+    if ((!scale && !shift) || op.attrs.reversed || op.inputs.size() != 2) continue;
+    if (op.attrs.activation != Activation::None) continue;
+    const int x = op.inputs[0];
+    const Value& cv = g.values[static_cast<size_t>(op.inputs[1])];
+    const int p = g.values[static_cast<size_t>(x)].producer;
+    if (!cv.is_constant || p < 0 || readers[static_cast<size_t>(x)] != 1 || is_graph_output(g, x))
+      continue;
+    Node& layer = g.nodes[static_cast<size_t>(p)];
+    if (!ops::is_layer(layer) || layer.attrs.activation != Activation::None) continue;
+    // The constant must vary along the channel axis (1) of the layer output at most.
+    const Shape& xs = g.values[static_cast<size_t>(x)].shape;
+    Tensor w = g.values[static_cast<size_t>(layer.inputs[1])].data;
+    const int64_t m = w.shape[0];
+    if (cv.shape.size() > xs.size() || xs.size() < 2 || xs[1] != m) continue;
+    bool per_channel = true;
+    for (size_t k = 0; k < cv.shape.size(); ++k) {
+      const size_t axis = xs.size() - cv.shape.size() + k;
+      if (cv.shape[k] != 1 && axis != 1) per_channel = false;
+    }
+    const int64_t cn = cv.data.numel();
+    if (!per_channel || (cn != 1 && cn != m)) continue;
+    auto c = [&](int64_t o) { return static_cast<double>(cv.data.data[cn == 1 ? 0 : o]); };
+    bool finite = true;
+    for (int64_t o = 0; o < m; ++o) {
+      const double f = op.op == OpType::Div ? 1.0 / c(o) : c(o);
+      finite = finite && std::isfinite(f);
+    }
+    if (!finite) continue;
+    Tensor b(Shape{m});
+    if (layer.inputs.size() > 2) b = g.values[static_cast<size_t>(layer.inputs[2])].data;
+    const int64_t per = w.numel() / m;
+    for (int64_t o = 0; o < m; ++o) {
+      double bo = b.data[static_cast<size_t>(o)];
+      if (scale) {
+        const double f = op.op == OpType::Div ? 1.0 / c(o) : c(o);
+        for (int64_t k = 0; k < per; ++k) {
+          float& v = w.data[static_cast<size_t>(o * per + k)];
+          v = static_cast<float>(v * f);
+        }
+        bo *= f;
+      } else {
+        bo += op.op == OpType::Sub ? -c(o) : c(o);
+      }
+      b.data[static_cast<size_t>(o)] = static_cast<float>(bo);
+    }
+    const std::string base =
+        str_cat(g.values[static_cast<size_t>(layer.inputs[1])].name, "#", op_name(op.op), "#", i);
+    if (scale) {
+      Value wv{base, w.shape, true, std::move(w), -1};
+      layer.inputs[1] = g.add_value(std::move(wv));
+    }
+    Value bv{base + "_bias", b.shape, true, std::move(b), -1};
+    const int bid = g.add_value(std::move(bv));
+    if (layer.inputs.size() > 2)
+      layer.inputs[2] = bid;
+    else
+      layer.inputs.push_back(bid);
+    g.values[static_cast<size_t>(op.outputs[0])].producer = p;
+    layer.outputs = {op.outputs[0]};
+    dead[i] = true;
+    ++folded;
+  }
+  if (folded) erase_nodes(g, dead);
+  return folded;
+}
+
 int fuse_activations(Graph& g) {
   const std::vector<int> readers = reader_counts(g);
   std::vector<bool> dead(g.nodes.size(), false);
@@ -110,7 +194,7 @@ int fuse_activations(Graph& g) {
     if (kind == Activation::None) continue;
     const int x = act.inputs[0];
     const int p = g.values[x].producer;
-    if (p < 0 || readers[x] != 1 || x == g.output) continue;
+    if (p < 0 || readers[x] != 1 || is_graph_output(g, x)) continue;
     Node& prod = g.nodes[p];
     if (!ops::def(prod.op).takes_activation) continue;
     if (prod.attrs.activation != Activation::None) continue;
@@ -140,7 +224,7 @@ bool is_scalar(const Graph& g, int v, double c) {
 // graph output; null otherwise.
 Node* single_use_producer(Graph& g, const std::vector<int>& readers, int v, OpType op) {
   const int p = g.values[static_cast<size_t>(v)].producer;
-  if (p < 0 || readers[static_cast<size_t>(v)] != 1 || v == g.output) return nullptr;
+  if (p < 0 || readers[static_cast<size_t>(v)] != 1 || is_graph_output(g, v)) return nullptr;
   Node& n = g.nodes[static_cast<size_t>(p)];
   return n.op == op ? &n : nullptr;
 }
@@ -271,6 +355,7 @@ PassReport optimize(Graph& g) {
   r.removed_identities = remove_identities(g);
   r.folded_pads = fold_pads(g);
   r.folded_batchnorms = fold_batchnorm(g);
+  r.folded_affines = fold_affine(g);
   r.fused_swishes = fuse_swish(g);
   r.fused_activations = fuse_activations(g);
   validate(g);

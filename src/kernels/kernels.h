@@ -25,6 +25,9 @@ struct WindowGeom {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
   int64_t pt = 0, pl = 0, pb = 0, pr = 0;  // pads: top, left, bottom, right
   int64_t group = 1;
+  // ConvTranspose: output o gathers input i where o = i * s - p + k * d (the weight laid out
+  // as a convolution's, [M, C/group, kh, kw]).
+  bool transposed = false;
 };
 
 // Builds the geometry of `node` (Conv or pooling) for input shape x (NCHW) and output y.
@@ -120,6 +123,18 @@ void transpose_f32_ref(const Shape& xs, std::span<const int64_t> perm, const flo
 // y[i...] = x[starts[k] + i_k * steps[k] ...] for every axis k (ys gives the counts).
 void slice_f32_ref(const Shape& xs, std::span<const int64_t> starts, std::span<const int64_t> steps,
                    const Shape& ys, const float* x, float* y) noexcept;
+// Resize of one axis (ONNX Resize, nearest or linear): output coordinate o reads input
+// coordinates i0[o] and i1[o] with weights (1 - w1[o]) and w1[o] (nearest: i1 = i0, w1 = 0).
+// The input coordinate is computed in float as ONNX Runtime computes it, then clamped to the
+// input (edge values repeat).
+struct ResizeAxis {
+  std::vector<int64_t> i0, i1;
+  std::vector<float> w1;
+};
+[[nodiscard]] ResizeAxis resize_axis(const Attributes& a, int axis, int64_t in, int64_t out);
+// Resize of H and W of an [N,C,H,W] tensor xs into ys.
+void resize_f32_ref(const Attributes& a, const Shape& xs, const Shape& ys, const float* x,
+                    float* y);
 void concat_f32_ref(int64_t axis, std::span<const Shape> xs, std::span<const float* const> x,
                     const Shape& ys, float* y) noexcept;
 

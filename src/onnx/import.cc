@@ -44,19 +44,24 @@ using onnx_import::Context;
 
 class Importer {
  public:
-  Importer(onnx::ModelProto& model, std::string name) : model_(model) {
+  Importer(onnx::ModelProto& model, std::string name, const ImportOptions& options)
+      : model_(model), options_(options) {
     ctx_.g.name = std::move(name);
   }
 
   Graph run() {
+    if (!model_.has_graph()) throw Error(ErrorKind::InvalidModel, "model has no graph");
+    origin_.resize(static_cast<size_t>(model_.graph().node_size()));
+    for (size_t i = 0; i < origin_.size(); ++i) origin_[i] = static_cast<int>(i);
     read_opset();
+    cut_outputs();
+    absorb_nhwc_input();
+    apply_input_shape();
     check_supported_ops();
     canonicalize_new_opset();
     run_checker();
     // Shape arithmetic on constants folds first; what reads activations' shapes folds once
     // shape inference has given them, and shape inference then runs again on the folded graph.
-    origin_.resize(static_cast<size_t>(model_.graph().node_size()));
-    for (size_t i = 0; i < origin_.size(); ++i) origin_[i] = static_cast<int>(i);
     onnx_import::fold_constants(*model_.mutable_graph(), g_.opset, {}, origin_);
     check_ranks();
     run_inference();
@@ -84,10 +89,16 @@ class Importer {
     for (int i = 0; i < gp.node_size(); ++i)
       onnx_import::import_node(ctx_, gp.node(i), origin_[static_cast<size_t>(i)]);
     if (gp.output_size() < 1) throw Error(ErrorKind::InvalidModel, "graph has no output");
-    g_.output = ctx_.lookup(gp.output(0).name(), "graph output");
-    if (g_.values[g_.output].is_constant)
-      throw Error(ErrorKind::InvalidModel, "graph output '" + gp.output(0).name() +
-                                               "' is a constant, not computed from the input");
+    for (int k = 0; k < gp.output_size(); ++k) {
+      const int v = ctx_.lookup(gp.output(k).name(), "graph output");
+      if (g_.values[v].is_constant)
+        throw Error(ErrorKind::InvalidModel, "graph output '" + gp.output(k).name() +
+                                                 "' is a constant, not computed from the input");
+      if (k == 0)
+        g_.output = v;
+      else if (v != g_.output && !is_graph_output(g_, v))
+        g_.extra_outputs.push_back(v);
+    }
     validate(g_);
     return std::move(g_);
   }
@@ -105,19 +116,156 @@ class Importer {
                           "version_converter"));
   }
 
+  // --outputs: the named tensors become the graph outputs; nodes none of them needs are
+  // dropped (with the initializers only they read), before any node is checked.
+  void cut_outputs() {
+    if (options_.outputs.empty()) return;
+    auto* gp = model_.mutable_graph();
+    std::unordered_map<std::string, int> producer;
+    for (int i = 0; i < gp->node_size(); ++i)
+      for (const auto& o : gp->node(i).output())
+        if (!o.empty()) producer[o] = i;
+    std::unordered_map<std::string, onnx::ValueInfoProto> known;
+    for (const auto& vi : gp->value_info()) known[vi.name()] = vi;
+    for (const auto& vi : gp->output()) known[vi.name()] = vi;
+    std::vector<bool> keep(static_cast<size_t>(gp->node_size()), false);
+    std::vector<std::string> todo;
+    std::unordered_set<std::string> seen;
+    for (const std::string& name : options_.outputs) {
+      if (!producer.count(name))
+        throw Error(ErrorKind::InvalidOption,
+                    str_cat("--outputs: no node of the model computes a tensor named '", name,
+                            "' (see the names in 'gammaq inspect')"));
+      if (!seen.insert(name).second)
+        throw Error(ErrorKind::InvalidOption, str_cat("--outputs: '", name, "' is named twice"));
+      todo.push_back(name);
+    }
+    std::unordered_set<std::string> needed;
+    while (!todo.empty()) {
+      const std::string t = todo.back();
+      todo.pop_back();
+      if (!needed.insert(t).second) continue;
+      auto it = producer.find(t);
+      if (it == producer.end()) continue;  // an input or initializer
+      keep[static_cast<size_t>(it->second)] = true;
+      for (const auto& in : gp->node(it->second).input())
+        if (!in.empty()) todo.push_back(in);
+    }
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+    std::vector<int> origin;
+    for (int i = 0; i < gp->node_size(); ++i) {
+      if (!keep[static_cast<size_t>(i)]) continue;
+      *nodes.Add() = gp->node(i);
+      origin.push_back(origin_[static_cast<size_t>(i)]);
+    }
+    gp->mutable_node()->Swap(&nodes);
+    origin_ = std::move(origin);
+    google::protobuf::RepeatedPtrField<onnx::TensorProto> inits;
+    for (auto& init : *gp->mutable_initializer())
+      if (needed.count(init.name())) *inits.Add() = std::move(init);
+    gp->mutable_initializer()->Swap(&inits);
+    google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> inputs;
+    for (auto& in : *gp->mutable_input())
+      if (needed.count(in.name())) *inputs.Add() = std::move(in);
+    gp->mutable_input()->Swap(&inputs);
+    gp->clear_output();
+    for (const std::string& name : options_.outputs) {
+      auto* vi = gp->add_output();
+      auto it = known.find(name);
+      if (it != known.end() && it->second.type().has_tensor_type()) {
+        *vi = it->second;
+      } else {
+        vi->set_name(name);
+        auto* tt = vi->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(onnx::TensorProto::FLOAT);
+        tt->mutable_shape();  // unknown: shape inference gives it
+      }
+    }
+  }
+
+  // tf2onnx: an N x H x W x C input whose every reader is Transpose(perm 0,3,1,2). gammaq's
+  // input becomes that NCHW tensor (the Transposes turn into Identity); Graph::nhwc_input
+  // records it so that exports keep the file's interface.
+  void absorb_nhwc_input() {
+    auto* gp = model_.mutable_graph();
+    const std::string name = image_input_name();
+    std::vector<onnx::NodeProto*> readers;
+    for (auto& n : *gp->mutable_node())
+      for (const auto& in : n.input())
+        if (in == name) readers.push_back(&n);
+    if (readers.empty()) return;
+    for (onnx::NodeProto* n : readers) {
+      if (n->op_type() != "Transpose" || n->input_size() != 1) return;
+      std::vector<int64_t> perm;
+      for (const auto& a : n->attribute())
+        if (a.name() == "perm") perm.assign(a.ints().begin(), a.ints().end());
+      if (perm != std::vector<int64_t>{0, 3, 1, 2}) return;
+    }
+    for (auto& in : *gp->mutable_input()) {
+      if (in.name() != name) continue;
+      auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+      if (shape->dim_size() != 4) return;
+      const onnx::TensorShapeProto_Dimension c = shape->dim(3);
+      *shape->mutable_dim(3) = shape->dim(2);
+      *shape->mutable_dim(2) = shape->dim(1);
+      *shape->mutable_dim(1) = c;
+    }
+    for (onnx::NodeProto* n : readers) {
+      n->set_op_type("Identity");
+      n->clear_attribute();
+    }
+    g_.nhwc_input = true;
+  }
+
+  // --input-shape N,C,H,W: fills the image input's symbolic C, H, W; contradicting a fixed one
+  // is an error.
+  void apply_input_shape() {
+    const std::vector<int64_t>& want = options_.input_shape;
+    if (want.empty()) return;
+    const std::string shown =
+        str_cat(want[0], ",", want.size() > 1 ? want[1] : 0, ",", want.size() > 2 ? want[2] : 0,
+                ",", want.size() > 3 ? want[3] : 0);
+    if (want.size() != 4)
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat("--input-shape: expected N,C,H,W (4 values), got ", want.size()));
+    for (int64_t d : want)
+      if (d < 1 || d > kMaxImageSide)
+        throw Error(
+            ErrorKind::InvalidOption,
+            str_cat("--input-shape ", shown, ": every size must be in [1, ", kMaxImageSide, "]"));
+    const std::string name = image_input_name();
+    for (auto& in : *model_.mutable_graph()->mutable_input()) {
+      if (in.name() != name) continue;
+      auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+      if (shape->dim_size() != 4)
+        throw Error(ErrorKind::InvalidOption,
+                    str_cat("--input-shape ", shown, ": input '", name, "' has rank ",
+                            shape->dim_size(), ", not N x C x H x W"));
+      for (int d = 1; d < 4; ++d) {
+        auto* dim = shape->mutable_dim(d);
+        if (dim->has_dim_value() && dim->dim_value() > 0 &&
+            dim->dim_value() != want[static_cast<size_t>(d)])
+          throw Error(ErrorKind::InvalidOption,
+                      str_cat("--input-shape ", shown, " contradicts input '", name,
+                              "': its dimension ", d, " is ", dim->dim_value(),
+                              g_.nhwc_input ? " (in NCHW order; the file's input is NHWC)" : ""));
+        dim->set_dim_value(want[static_cast<size_t>(d)]);
+      }
+    }
+  }
+
   void check_supported_ops() const {
-    if (!model_.has_graph()) throw Error(ErrorKind::InvalidModel, "model has no graph");
     const auto& gp = model_.graph();
     for (int i = 0; i < gp.node_size(); ++i) {
       const auto& n = gp.node(i);
       const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
       if (!default_domain || (!op_from_onnx(n.op_type()) && !onnx_import::is_foldable(n.op_type())))
-        throw Error(
-            ErrorKind::UnsupportedOp,
-            str_cat(onnx_import::node_label(n, i), ": unsupported operator '",
-                    n.domain().empty() ? "" : n.domain() + ".", n.op_type(), "' (opset ", g_.opset,
-                    "); see 'gammaq inspect --ops', or cut the model before it with "
-                    "--outputs"));
+        throw Error(ErrorKind::UnsupportedOp,
+                    str_cat(onnx_import::node_label(n, origin_[static_cast<size_t>(i)]),
+                            ": unsupported operator '", n.domain().empty() ? "" : n.domain() + ".",
+                            n.op_type(), "' (opset ", g_.opset,
+                            "); see 'gammaq inspect --ops', or cut the model before it with "
+                            "--outputs"));
     }
   }
 
@@ -135,7 +283,7 @@ class Importer {
     for (const auto& init : gp->initializer()) constants[init.name()] = &init;
     for (int i = 0; i < gp->node_size(); ++i) {
       onnx::NodeProto& n = *gp->mutable_node(i);
-      const std::string label = onnx_import::node_label(n, i);
+      const std::string label = onnx_import::node_label(n, origin_[static_cast<size_t>(i)]);
       if (n.op_type() == "Constant" && n.output_size() == 1)
         for (const auto& a : n.attribute())
           if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR)
@@ -378,6 +526,7 @@ class Importer {
   }
 
   onnx::ModelProto& model_;
+  const ImportOptions& options_;
   onnx::GraphProto inferred_;
   std::vector<int> origin_;  // per node of model_'s graph: its index in the file
   Context ctx_;
@@ -386,7 +535,8 @@ class Importer {
 
 }  // namespace
 
-Graph import_onnx_bytes(const std::string& bytes, const std::string& name) {
+Graph import_onnx_bytes(const std::string& bytes, const std::string& name,
+                        const ImportOptions& options) {
   onnx::ModelProto model;
   if (bytes.empty()) throw Error(ErrorKind::InvalidModel, "file is empty");
   if (bytes.size() >= kMaxModelBytes)
@@ -394,10 +544,10 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& name) {
   if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     throw Error(ErrorKind::InvalidModel,
                 "cannot parse ONNX protobuf (truncated or not an ONNX file)");
-  return Importer(model, name).run();
+  return Importer(model, name, options).run();
 }
 
-Graph import_onnx_file(const std::string& path) {
+Graph import_onnx_file(const std::string& path, const ImportOptions& options) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(ErrorKind::Io, str_cat("cannot open: ", std::strerror(errno)));
   std::ostringstream ss;
@@ -406,7 +556,7 @@ Graph import_onnx_file(const std::string& path) {
   if (auto slash = name.find_last_of('/'); slash != std::string::npos)
     name = name.substr(slash + 1);
   if (auto dot = name.rfind(".onnx"); dot != std::string::npos && dot > 0) name.resize(dot);
-  return import_onnx_bytes(ss.str(), name);
+  return import_onnx_bytes(ss.str(), name, options);
 }
 
 }  // namespace gammaq

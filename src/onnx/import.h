@@ -14,8 +14,10 @@ namespace gammaq {
 // (message names the node, attribute or initializer), Error(UnsupportedOp) naming node,
 // op type and opset for an operator or attribute value gammaq does not implement.
 // Messages do not include the path; callers add it with with_context().
-[[nodiscard]] Graph import_onnx_file(const std::string& path);
+// Error(InvalidOption) names --input-shape or --outputs when they do not fit the model.
+[[nodiscard]] Graph import_onnx_file(const std::string& path, const ImportOptions& options = {});
 // Same, from bytes in memory (used by the fuzzer and tests).
-[[nodiscard]] Graph import_onnx_bytes(const std::string& bytes, const std::string& name);
+[[nodiscard]] Graph import_onnx_bytes(const std::string& bytes, const std::string& name,
+                                      const ImportOptions& options = {});
 
 }  // namespace gammaq

@@ -142,8 +142,17 @@ QdqTail sigmoid_qdq(QdqWriter& w, const Node& n, const std::string& y) {
   return QdqTail::FinishPlain;
 }
 
-// The ONNX operator with its alpha (and beta) attributes.
+// The ONNX operator with its alpha (and beta) attributes. HardSwish is opset 14: below, it is
+// written as x * HardSigmoid(x) with alpha 1/6 and beta 1/2 (its definition).
 QdqTail alpha_beta_qdq(QdqWriter& w, const Node& n, const std::string& y) {
+  if (n.op == OpType::HardSwish && w.opset_ < 14) {
+    const std::string x = w.input(n.inputs[0]), gate = y + "/hardsigmoid";
+    auto* hs = w.node("HardSigmoid", n.name + "/HardSigmoid", {x}, gate);
+    QdqWriter::attr(hs, "alpha", 1.0f / 6.0f);
+    QdqWriter::attr(hs, "beta", 0.5f);
+    w.node("Mul", n.name, {x, gate}, y);
+    return QdqTail::FinishPlain;
+  }
   auto* node = w.node(std::string(op_name(n.op)), n.name, {w.input(n.inputs[0])}, y);
   if (n.op != OpType::HardSwish) QdqWriter::attr(node, "alpha", n.attrs.alpha);
   if (n.op == OpType::HardSigmoid) QdqWriter::attr(node, "beta", n.attrs.beta);

@@ -95,6 +95,22 @@ bool softmax_fast(kernels::FastGraphImpl& b, const Node& n) {
   return true;
 }
 
+// Softmax over one axis as ONNX 13 means it; the flattened tail of opsets before 13 as
+// Flatten(axis), Softmax over axis 1, Reshape back (the batch left free).
+QdqTail softmax_qdq(QdqWriter& w, const Node& n, const std::string& y) {
+  const Shape& xs = w.g_.values[static_cast<size_t>(n.inputs[0])].shape;
+  if (!n.attrs.flatten_tail || n.attrs.axis == static_cast<int64_t>(xs.size()) - 1)
+    return axis_qdq(w, n, y);
+  const std::string flat = y + "/flat", soft = y + "/softmax";
+  QdqWriter::attr(w.node("Flatten", n.name + "/Flatten", {w.input(n.inputs[0])}, flat), "axis",
+                  n.attrs.axis);
+  QdqWriter::attr(w.node("Softmax", n.name, {flat}, soft), "axis", int64_t{1});
+  std::vector<int64_t> shape(xs.begin(), xs.end());
+  shape[0] = -1;
+  w.node("Reshape", n.name + "/Reshape", {soft, w.int64s(y + "/shape", shape)}, y);
+  return QdqTail::Finish;
+}
+
 }  // namespace
 
 namespace defs {
@@ -111,7 +127,7 @@ const OpDef Softmax{.op = OpType::Softmax,
                     .nonnegative = nonnegative_always,
                     .fast = softmax_fast,
                     .no_integer = "Softmax (classify on the logits before it)",
-                    .qdq = axis_qdq};
+                    .qdq = softmax_qdq};
 
 }  // namespace defs
 }  // namespace gammaq::ops

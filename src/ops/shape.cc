@@ -151,16 +151,7 @@ bool transpose_fast(kernels::FastGraphImpl& b, const Node& n) {
   for (size_t k = xs.size(); k-- > 1;) xst[k - 1] = xst[k] * xs[k];
   memory::dims strides;
   for (int64_t p : n.attrs.perm) strides.push_back(xst[static_cast<size_t>(p)]);
-  const memory src = b.as_layout(x, plain_md(xs));
-  const memory::desc view(dims_of(ys), dt::f32, strides);
-  b.set_plain_layout(y);
-  dnnl::reorder::primitive_desc pd(cpu_engine(), view, cpu_engine(), b.md[y], base_attr());
-  // The view aliases the source's buffer, which is fixed once the graph is built.
-  memory alias(view, cpu_engine(), src.get_data_handle());
-  b.keep.push_back(alias);
-  b.add_step(dnnl::reorder(pd), {{DNNL_ARG_FROM, alias}, {DNNL_ARG_TO, b.mem[y]}},
-             pd.scratchpad_desc());
-  b.impl.push_back(impl_of(pd));
+  b.add_view_copy(x, memory::desc(dims_of(ys), dt::f32, strides), y);
   return true;
 }
 
@@ -296,16 +287,10 @@ bool slice_fast(kernels::FastGraphImpl& b, const Node& n) {
   const int x = n.inputs[0], y = n.outputs[0];
   const Shape xs = b.batch_shape(x), ys = b.batch_shape(y);
   if (xs.size() > 6) return false;
-  const memory src = b.as_layout(x, plain_md(xs));
-  const memory::desc view = src.get_desc().submemory_desc(
-      dims_of(ys), memory::dims(n.attrs.starts.begin(), n.attrs.starts.end()));
-  b.set_plain_layout(y);
-  dnnl::reorder::primitive_desc pd(cpu_engine(), view, cpu_engine(), b.md[y], base_attr());
-  memory alias(view, cpu_engine(), src.get_data_handle());
-  b.keep.push_back(alias);
-  b.add_step(dnnl::reorder(pd), {{DNNL_ARG_FROM, alias}, {DNNL_ARG_TO, b.mem[y]}},
-             pd.scratchpad_desc());
-  b.impl.push_back(impl_of(pd));
+  b.add_view_copy(x,
+                  plain_md(xs).submemory_desc(
+                      dims_of(ys), memory::dims(n.attrs.starts.begin(), n.attrs.starts.end())),
+                  y);
   return true;
 }
 

@@ -1,6 +1,8 @@
-// Conv, Gemm and MatMul: the layers, the operators with quantized weights and biases.
-// MatMul and every Gemm form are imported as one canonical Gemm: weight [out, in], optional
-// bias [out], alpha and beta folded in.
+// Conv, ConvTranspose, Gemm and MatMul: the layers, the operators with quantized weights and
+// biases. MatMul and every Gemm form are imported as one canonical Gemm: weight [out, in],
+// optional bias [out], alpha and beta folded in. ConvTranspose's weight is stored as a
+// convolution's, [M, C/group, kh, kw] (ONNX writes [C, M/group, kh, kw]), so that per-channel
+// formats, bias correction and batch-norm folding read output channels along dimension 0.
 #include <algorithm>
 #include <cmath>
 
@@ -39,6 +41,72 @@ Imported import_conv(NodeIo& io, Node& node) {
     if (io.shape_of(node.inputs[2]) != Shape{w[0]})
       io.invalid(
           str_cat("bias shape ", shape_str(io.shape_of(node.inputs[2])), ", expected ", w[0]));
+  }
+  return Imported::Node;
+}
+
+// ConvTranspose: ONNX weight [C, M/group, kh, kw] rearranged to [M, C/group, kh, kw]; pads
+// explicit, from output_shape or auto_pad where given; the output size from shape inference,
+// checked against s * (in - 1) + output_padding + (k - 1) * d + 1 - pads.
+Imported import_conv_transpose(NodeIo& io, Node& node) {
+  Attributes& at = node.attrs;
+  const int x_id = io.activation(0), w_id = io.weight(1, "weight");
+  const Shape& x = io.shape_of(x_id);
+  const Tensor& w = io.ctx.g.values[w_id].data;
+  if (w.rank() != 4 || x.size() != 4)
+    io.a.unsupported(str_cat("weight rank ", w.rank(), "; only 2-D transposed convolution"));
+  at.group = io.a.i("group", 1);
+  if (at.group < 1 || x[1] != w.shape[0] || w.shape[0] % at.group != 0)
+    io.a.fail("group", str_cat("= ", at.group, " does not fit input ", shape_str(x), " and weight ",
+                               shape_str(w.shape)));
+  const int64_t cg = w.shape[0] / at.group, mg = w.shape[1], m = mg * at.group;
+  at.kernel = {w.shape[2], w.shape[3]};
+  if (io.a.ints("kernel_shape", at.kernel) != at.kernel)
+    io.a.fail("kernel_shape", str_cat("disagrees with the weight shape ", shape_str(w.shape)));
+  at.strides = onnx_import::positive_ints(io.a, "strides", {1, 1}, 2);
+  at.dilations = onnx_import::positive_ints(io.a, "dilations", {1, 1}, 2);
+  const std::vector<int64_t> out_pad = io.a.ints("output_padding", {0, 0});
+  if (out_pad.size() != 2) io.a.fail("output_padding", "must hold 2 values");
+  const Shape y = io.inferred(0);
+  if (y.size() != 4 || y[1] != m)
+    io.invalid(str_cat("output shape ", shape_str(y), ", expected ", m, " channels"));
+  const std::string auto_pad = io.a.s("auto_pad", "NOTSET");
+  at.pads = io.a.ints("pads", {0, 0, 0, 0});
+  if (at.pads.size() != 4) io.a.fail("pads", "must hold 4 values");
+  for (int k = 0; k < 2; ++k) {
+    const auto d = static_cast<size_t>(k);
+    const int64_t full =
+        at.strides[d] * (x[d + 2] - 1) + out_pad[d] + (at.kernel[d] - 1) * at.dilations[d] + 1;
+    if (out_pad[d] < 0 || (out_pad[d] >= at.strides[d] && out_pad[d] >= at.dilations[d]))
+      io.a.fail("output_padding", "must be smaller than the stride or the dilation");
+    if (io.a.find("output_shape") || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t total = full - y[d + 2];
+      if (total < 0) io.a.unsupported("an output_shape larger than the full transposed output");
+      const bool upper = auto_pad == "SAME_UPPER";
+      at.pads[d] = upper ? total / 2 : total - total / 2;
+      at.pads[d + 2] = total - at.pads[d];
+    } else if (auto_pad != "NOTSET" && auto_pad != "VALID") {
+      io.a.fail("auto_pad", str_cat("value '", auto_pad, "' is not an ONNX auto_pad"));
+    }
+    if (at.pads[d] < 0 || at.pads[d + 2] < 0) io.a.fail("pads", "must not be negative");
+    if (full - at.pads[d] - at.pads[d + 2] != y[d + 2])
+      io.invalid(str_cat("output shape ", shape_str(y),
+                         " disagrees with the strides, pads and "
+                         "output_padding"));
+  }
+  Tensor wt(Shape{m, cg, w.shape[2], w.shape[3]});
+  const int64_t taps = w.shape[2] * w.shape[3];
+  for (int64_t gi = 0; gi < at.group; ++gi)
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t o = 0; o < mg; ++o)
+        std::copy_n(w.data.begin() + ((gi * cg + c) * mg + o) * taps, taps,
+                    wt.data.begin() + ((gi * mg + o) * cg + c) * taps);
+  node.inputs = {x_id,
+                 io.ctx.add_internal_constant(io.ctx.g.values[w_id].name + "#oihw", std::move(wt))};
+  if (io.has_input(2)) {
+    node.inputs.push_back(io.weight(2, "bias"));
+    if (io.shape_of(node.inputs[2]) != Shape{m})
+      io.invalid(str_cat("bias shape ", shape_str(io.shape_of(node.inputs[2])), ", expected ", m));
   }
   return Imported::Node;
 }
@@ -91,10 +159,17 @@ int gemm_rank(const onnx_import::RankIo&) { return 2; }
 
 // ---------------------------------------------------------------- float
 
+// The window geometry of a Conv or ConvTranspose node.
+kernels::WindowGeom conv_geom(const Node& n, const Shape& x, const Shape& y) {
+  kernels::WindowGeom g = kernels::window_geom(n.attrs, x, y);
+  g.transposed = n.op == OpType::ConvTranspose;
+  return g;
+}
+
 void conv_reference(const Node& n, std::span<const Tensor* const> in, Tensor& y) {
   const Tensor& x = *in[0];
-  kernels::conv2d_f32_ref(kernels::window_geom(n.attrs, x.shape, y.shape), x.data.data(),
-                          input_data(in, 1), input_data(in, 2), y.data.data(), n.attrs);
+  kernels::conv2d_f32_ref(conv_geom(n, x.shape, y.shape), x.data.data(), input_data(in, 1),
+                          input_data(in, 2), y.data.data(), n.attrs);
 }
 
 void gemm_reference(const Node& n, std::span<const Tensor* const> in, Tensor& y) {
@@ -110,7 +185,7 @@ void conv_rounded(const Node& n, std::span<const Tensor* const> in, Tensor& y,
   const float* b = input_data(in, 2);
   float* out = y.data.data();
   kernels::conv2d_loop<double>(
-      kernels::window_geom(n.attrs, x.shape, y.shape), x.data.data(), input_data(in, 1),
+      conv_geom(n, x.shape, y.shape), x.data.data(), input_data(in, 1),
       [b](int64_t m) { return b ? static_cast<double>(b[m]) : 0.0; },
       [&](int64_t i, int64_t, double acc) { out[i] = round_activated(acc, n.attrs, q); });
 }
@@ -132,7 +207,7 @@ bool conv_fast(kernels::FastGraphImpl& b, const Node& n) {
   using namespace kernels;
   const int x = n.inputs[0], y = n.outputs[0];
   const Shape xs = b.batch_shape(x), ys = b.batch_shape(y);
-  const WindowGeom w = window_geom(n.attrs, xs, ys);
+  const WindowGeom w = conv_geom(n, xs, ys);
   const memory::dims wd = w.group == 1
                               ? memory::dims{w.m, w.c, w.kh, w.kw}
                               : memory::dims{w.group, w.m / w.group, w.c / w.group, w.kh, w.kw};
@@ -140,6 +215,22 @@ bool conv_fast(kernels::FastGraphImpl& b, const Node& n) {
   const memory::desc any_src(dims_of(xs), dt::f32, tag::any);
   const memory::desc any_dst(dims_of(ys), dt::f32, tag::any);
   const memory::desc b_md({w.m}, dt::f32, tag::x);
+  if (w.transposed) {
+    // oneDNN sizes the output as (in - 1) * s + (k - 1) * d + 1 - pads: the bottom and right
+    // pads that give ONNX's size (output_padding included).
+    const int64_t pb = (w.h - 1) * w.sh + (w.kh - 1) * w.dh + 1 - w.pt - w.oh;
+    const int64_t pr = (w.w - 1) * w.sw + (w.kw - 1) * w.dw + 1 - w.pl - w.ow;
+    if (pb < 0 || pr < 0) return false;
+    dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::deconvolution_direct, any_src,
+                                        memory::desc(wd, dt::f32, tag::any), b_md, any_dst,
+                                        {w.sh, w.sw}, {w.dh - 1, w.dw - 1}, {w.pt, w.pl}, {pb, pr});
+    dnnl::deconvolution_forward::primitive_desc pd(d, activation_attr(n.attrs), cpu_engine());
+    const memory src = b.as_layout(x, pd.src_desc());
+    b.set_layout(y, pd.dst_desc());
+    b.add_weighted_step<dnnl::deconvolution_forward>(pd, n, src, y, w_user, w.m);
+    return true;
+  }
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
                                     dnnl::algorithm::convolution_direct, any_src,
                                     memory::desc(wd, dt::f32, tag::any), b_md, any_dst,
@@ -241,6 +332,43 @@ QdqTail conv_qdq(QdqWriter& w, const Node& n, const std::string& y) {
   return QdqTail::Finish;
 }
 
+// ConvTranspose: the dequantized weight, in gammaq's [M, C/group, kh, kw], rearranged back to
+// ONNX's [C, M/group, kh, kw] by Transpose (Reshapes around it for groups); ONNX Runtime folds
+// them. output_padding restores the size the pads alone do not give.
+QdqTail conv_transpose_qdq(QdqWriter& w, const Node& n, const std::string& y) {
+  std::vector<std::string> ins = w.layer_inputs(n);
+  const Shape& ws = w.g_.values[static_cast<size_t>(n.inputs[1])].shape;
+  const Shape& xs = w.g_.values[static_cast<size_t>(n.inputs[0])].shape;
+  const Shape& ys = w.g_.values[static_cast<size_t>(n.outputs[0])].shape;
+  const Attributes& a = n.attrs;
+  const int64_t g = a.group, mg = ws[0] / g, cg = ws[1];
+  const std::string base = ins[1];
+  std::string t = base + "/oihw_to_iohw";
+  if (g == 1) {
+    QdqWriter::attr(w.node("Transpose", base + "/Transpose", {base}, t), "perm",
+                    std::vector<int64_t>{1, 0, 2, 3});
+  } else {
+    const std::string r5 = base + "/grouped", t5 = base + "/grouped_t";
+    w.node("Reshape", base + "/Reshape", {base, w.int64s(base + "/g5", {g, mg, cg, ws[2], ws[3]})},
+           r5);
+    QdqWriter::attr(w.node("Transpose", base + "/Transpose", {r5}, t5), "perm",
+                    std::vector<int64_t>{0, 2, 1, 3, 4});
+    w.node("Reshape", base + "/Reshape4", {t5, w.int64s(base + "/g4", {g * cg, mg, ws[2], ws[3]})},
+           t);
+  }
+  ins[1] = t;
+  auto* c = w.node("ConvTranspose", n.name, ins, y);
+  QdqWriter::window(c, a);
+  QdqWriter::attr(c, "dilations", a.dilations);
+  QdqWriter::attr(c, "group", a.group);
+  std::vector<int64_t> out_pad(2);
+  for (size_t d = 0; d < 2; ++d)
+    out_pad[d] = ys[d + 2] - (a.strides[d] * (xs[d + 2] - 1) + (a.kernel[d] - 1) * a.dilations[d] +
+                              1 - a.pads[d] - a.pads[d + 2]);
+  if (out_pad[0] != 0 || out_pad[1] != 0) QdqWriter::attr(c, "output_padding", out_pad);
+  return QdqTail::Finish;
+}
+
 QdqTail gemm_qdq(QdqWriter& w, const Node& n, const std::string& y) {
   QdqWriter::attr(w.node("Gemm", n.name, w.layer_inputs(n), y), "transB", int64_t{1});
   return QdqTail::Finish;
@@ -263,6 +391,18 @@ const OpDef Conv{.op = OpType::Conv,
                  .weighted = true,
                  .windowed = true,
                  .takes_activation = true};
+
+const OpDef ConvTranspose{.op = OpType::ConvTranspose,
+                          .import = import_conv_transpose,
+                          .rank = conv_rank,
+                          .reference = conv_reference,
+                          .rounded = conv_rounded,
+                          .fast = conv_fast,
+                          .no_integer = "no integer form yet",
+                          .qdq = conv_transpose_qdq,
+                          .weighted = true,
+                          .windowed = true,
+                          .takes_activation = true};
 
 const OpDef Gemm{.op = OpType::Gemm,
                  .import = import_gemm,

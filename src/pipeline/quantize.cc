@@ -494,16 +494,20 @@ void correct_biases(const Graph& g, const FeatureMapCalibration& cal, quant::Qua
     quant::LayerFormat& l = plan.layers.at(n.name);
     const Tensor& w = g.values[n.inputs[1]].data;
     const int64_t outs = w.shape[0], per = w.numel() / outs;
-    const int64_t in_per_group = n.op == OpType::Conv ? w.shape[1] : per;
+    // ConvTranspose is left out: with strides each output reads a different subset of the taps,
+    // so no one shift per channel is its mean error.
+    if (n.op == OpType::ConvTranspose) continue;
+    const bool conv = n.op == OpType::Conv;
+    const int64_t in_per_group = conv ? w.shape[1] : per;
     const int64_t spatial = per / in_per_group;  // kernel positions (1 for Gemm)
-    const int64_t groups = n.op == OpType::Conv ? std::max<int64_t>(1, n.attrs.group) : 1;
+    const int64_t groups = conv ? std::max<int64_t>(1, n.attrs.group) : 1;
     const int64_t out_per_group = outs / groups;
     if (static_cast<int64_t>(mean.size()) != in_per_group * groups) continue;  // not per channel
     l.bias_correction.assign(static_cast<size_t>(outs), 0.0);
     for (int64_t m = 0; m < outs; ++m) {
       quant::Format f = l.weight;
       if (!l.weight_channel_frac.empty()) f.frac = l.weight_channel_frac[static_cast<size_t>(m)];
-      const int64_t first_in = n.op == OpType::Conv ? (m / out_per_group) * in_per_group : 0;
+      const int64_t first_in = conv ? (m / out_per_group) * in_per_group : 0;
       double shift = 0;
       for (int64_t k = 0; k < per; ++k) {
         const float v = w.data[static_cast<size_t>(m * per + k)];
@@ -572,6 +576,8 @@ QuantizeReport quantize_model(const Graph& g, Dataset& calib, const QuantizeOpti
   quant::QuantPlan& plan = rep.plan;
   plan.model = g.name;
   plan.model_sha256 = o.model_sha256;
+  plan.input_shape = o.import.input_shape;
+  plan.outputs = o.import.outputs;
   plan.rounding = o.rounding;
   plan.wbits = o.wbits;
   plan.abits = o.abits;

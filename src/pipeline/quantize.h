@@ -56,6 +56,7 @@ struct QuantizeOptions {
   // Tensors whose fractional length is pinned (overrides file "frac"): no choice is made.
   std::map<std::string, int> activation_frac_override;
   std::string model_sha256;
+  ImportOptions import;  // how the model was imported: recorded in the plan
   // Pass 1 runs the network with its weights quantized (the default, ALGORITHMS.md 6.2) or
   // float (--calib-weights float: the statistics `compare` shares across bit widths).
   bool calib_float_weights = false;

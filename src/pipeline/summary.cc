@@ -16,6 +16,22 @@ Json accuracy_json(const Accuracy& a) {
 
 }  // namespace
 
+Json agreement_json(const Agreement& a) {
+  Json j;
+  j["images"] = a.images;
+  Json& outs = j["outputs"] = Json::array();
+  for (const OutputAgreement& o : a.outputs) {
+    Json e;
+    e["name"] = o.name;
+    e["shape"] = o.shape;
+    e["sqnr_db"] = number_or_null(o.sqnr_db());
+    if (o.classifier()) e["top1_agreement"] = o.top1_agreement();
+    if (o.map()) e["miou"] = o.miou();
+    outs.push_back(std::move(e));
+  }
+  return j;
+}
+
 WeightStorage weight_storage(const Graph& g, const quant::QuantPlan& plan) {
   WeightStorage s;
   double eq = 0, stored = 0, entropy = 0;
@@ -56,7 +72,8 @@ WeightStorage weight_storage(const Graph& g, const quant::QuantPlan& plan) {
 
 std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy& float_acc,
                          const Accuracy& quant_acc, double seconds_evaluate,
-                         const std::string& tune, const std::string& command) {
+                         const std::string& tune, const std::string& command,
+                         const Agreement* agreement) {
   const quant::QuantPlan& p = r.plan;
   Json j;
   j["model"] = p.model;
@@ -72,8 +89,11 @@ std::string summary_json(const Graph& g, const QuantizeReport& r, const Accuracy
   j["float_activations"] = p.float_activations;
   j["tune"] = tune;
   j["calibration_images"] = r.calibration_images;
-  j["float"] = accuracy_json(float_acc);
-  j["quantized"] = accuracy_json(quant_acc);
+  if (quant_acc.images > 0 || !agreement) {
+    j["float"] = accuracy_json(float_acc);
+    j["quantized"] = accuracy_json(quant_acc);
+  }
+  if (agreement) j["agreement"] = agreement_json(*agreement);
   const WeightStorage storage = weight_storage(g, p);
   j["weight_storage"] = {{"weights", storage.weights},
                          {"float_bytes", storage.float_bytes},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "gammaq/evaluate.h"
@@ -23,9 +24,17 @@ struct WeightStorage {
 };
 [[nodiscard]] WeightStorage weight_storage(const Graph& g, const quant::QuantPlan& plan);
 
+// The label-free scores of a quantized model against float (evaluate.h Agreement): images,
+// and per output its name, shape, SQNR (null when equal), and top-1 agreement or mean IoU
+// where the output is a classifier's or a map.
+[[nodiscard]] nlohmann::ordered_json agreement_json(const Agreement& a);
+
+// `agreement` (may be null): written as "agreement" when given; "float" and "quantized"
+// accuracy are written when they scored images, or when there is no agreement either.
 [[nodiscard]] std::string summary_json(const Graph& g, const QuantizeReport& report,
                                        const Accuracy& float_acc, const Accuracy& quant_acc,
                                        double seconds_evaluate, const std::string& tune,
-                                       const std::string& command = "");
+                                       const std::string& command = "",
+                                       const Agreement* agreement = nullptr);
 
 }  // namespace gammaq

@@ -42,6 +42,10 @@ struct TuneOptions {
   int64_t limit = -1;       // validation images to use (< 0: all)
   int threads = 0;          // workers (0: the kernel thread count)
   bool quiet = false;       // progress on stderr unless set
+  // --metric agreement: each validation image's "label" is the float model's top-1 class
+  // (ONNX ArgMax of the first output), so tuning maximizes top-1 agreement with float and
+  // needs no labels.
+  bool agreement = false;
 };
 
 // Accuracy counts on the validation set, plus the summed log-probability of the true class

@@ -42,11 +42,24 @@ TuningSet::TuningSet(const Graph& g, Dataset& val, const TuneOptions& o, const F
     : g_(g), fq_(fq) {
   const int64_t total = o.limit < 0 ? val.size() : std::min(o.limit, val.size());
   if (total < 1) throw Error(ErrorKind::InvalidData, "the validation set holds no images");
-  if (!val.has_labels())
-    throw Error(ErrorKind::InvalidData, "the validation set has no labels; tuning needs them");
+  if (!val.has_labels() && !o.agreement)
+    throw Error(ErrorKind::InvalidData,
+                "the validation set has no labels; tuning needs them (or --metric agreement)");
   const int64_t batch = std::max<int64_t>(o.batch, 1);
+  std::unique_ptr<Executor> reference;
+  // One thread, as the chunks run: the float top-1 is the same bits whatever the thread count.
+  if (o.agreement) reference = std::make_unique<Executor>(g, ExecutorOptions{KernelImpl::Fast, 1});
   for (int64_t b = 0; b < total; b += batch) {
     Batch bt = val.read(b, std::min(batch, total - b));
+    if (reference) {  // the float model's top-1 (first maximum) as each image's label
+      const Tensor& y = reference->run(bt.images);
+      const int64_t n = y.shape[0], per = y.numel() / n;
+      bt.labels.assign(static_cast<size_t>(n), 0);
+      for (int64_t i = 0; i < n; ++i) {
+        const float* r = y.data.data() + i * per;
+        bt.labels[static_cast<size_t>(i)] = std::max_element(r, r + per) - r;
+      }
+    }
     chunks_.push_back(Chunk{std::move(bt.images), std::move(bt.labels), nullptr, {}, {}});
   }
   workers_ = o.threads > 0 ? o.threads : kernels::kernel_threads();

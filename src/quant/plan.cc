@@ -100,6 +100,11 @@ std::string plan_to_json(const QuantPlan& p) {
   j["granularity"] = p.granularity;
   j["float_activations"] = p.float_activations;
   j["calib_weights"] = p.calib_weights;
+  if (!p.input_shape.empty() || !p.outputs.empty()) {
+    Json& im = j["import"] = Json::object();
+    if (!p.input_shape.empty()) im["input_shape"] = p.input_shape;
+    if (!p.outputs.empty()) im["outputs"] = p.outputs;
+  }
   Json& layers = j["layers"] = Json::object();
   for (const auto& [name, l] : p.layers) {
     Json& o = layers[name];
@@ -159,6 +164,11 @@ QuantPlan plan_from_json(const std::string& text, const std::string& where) {
     p.granularity = j.value("granularity", "layer");
     p.float_activations = j.value("float_activations", false);
     p.calib_weights = j.value("calib_weights", "quantized");
+    if (j.contains("import")) {
+      const Json& im = j.at("import");
+      p.input_shape = im.value("input_shape", std::vector<int64_t>{});
+      p.outputs = im.value("outputs", std::vector<std::string>{});
+    }
     for (const auto& [name, o] : j.at("layers").items()) {
       LayerFormat l;
       const std::string at = where + ": layers." + name;

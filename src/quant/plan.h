@@ -59,6 +59,10 @@ struct QuantPlan {
   // The network the feature-map statistics came from: "quantized" weights (quantize's
   // default) or "float" weights (compare's shared pass, quantize --calib-weights float).
   std::string calib_weights = "quantized";
+  // How the model was imported (--input-shape, --outputs): a plan applies to that graph, so
+  // commands reading this quant.json import the model the same way.
+  std::vector<int64_t> input_shape;
+  std::vector<std::string> outputs;
   std::map<std::string, ActivationFormat> activations;  // by value name
   std::map<std::string, LayerFormat> layers;            // by node name
 };

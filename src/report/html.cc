@@ -161,8 +161,27 @@ std::string run_section(const ReportInputs& in) {
         << " images had a tied top score in the quantized network: ties are ranked by the "
            "lower class index (ONNX ArgMax), so they, not the formats alone, decide part of "
            "the top-1.</p>";
-  } else {
+  } else if (!child(s, "agreement")) {
     o << "<p class=\"note\">No scored accuracy: quantize ran without --test or --val.</p>";
+  }
+  // The label-free scores: every output against the float model's.
+  if (const Json* ag = child(s, "agreement"); ag && ag->is_object()) {
+    o << "<table class=\"acc\"><tr><th>output (against float)</th><th>shape</th>"
+         "<th>SQNR dB</th><th>top-1 agreement %</th><th>mean IoU %</th></tr>";
+    for (const Json& out : ag->value("outputs", Json::array())) {
+      std::string shape;
+      for (const Json& d : out.value("shape", Json::array())) {
+        if (!shape.empty()) shape += 'x';
+        shape += d.dump();
+      }
+      const Json sq = out.value("sqnr_db", Json());
+      o << "<tr><th>" << escape(text(out, "name")) << "</th><td>" << shape << "</td><td>"
+        << (sq.is_number() ? fixed(sq.get<double>(), 2) : std::string("equal")) << "</td><td>"
+        << (out.contains("top1_agreement") ? pct(dbl(out, "top1_agreement")) : "-") << "</td><td>"
+        << (out.contains("miou") ? pct(dbl(out, "miou")) : "-") << "</td></tr>";
+    }
+    o << "</table><p class=\"note\">" << text(*ag, "images")
+      << " images scored against the float model (no labels needed).</p>";
   }
   if (const Json* sec = child(s, "seconds"); sec && sec->is_object()) {
     std::vector<std::string> names;

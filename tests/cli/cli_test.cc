@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "support/npy.h"
 #include "support/onnx_builder.h"
 
 namespace gammaq {
@@ -828,6 +829,82 @@ TEST(CliTest, ProgressIsOneLinePerStageOffATerminal) {
   EXPECT_EQ(r.err.find('\r'), std::string::npos);
   const Result q = gammaq("eval " + kModel + " --data 'fashion-mnist:test[0:100]' --json --quiet");
   EXPECT_TRUE(q.err.empty()) << q.err;
+}
+
+// --input-shape and --outputs on a two-head detector with symbolic H and W and post-processing
+// gammaq does not read: quantize records them in quant.json; eval --quant of that plan on the
+// model imported otherwise names them; export reads them back and writes both heads.
+TEST(CliTest, InputShapeAndOutputsTravelWithTheQuantJson) {
+  test::OnnxBuilder b(13);
+  b.input("x", {2, -1, -1}).output("selected");
+  b.initializer("w", {3, 2, 3, 3}, test::random_values(54, 1));
+  test::attr_ints(b.node("Conv", {"x", "w"}, {"feat"}), "pads", {1, 1, 1, 1});
+  b.node("Relu", {"feat"}, {"act"});
+  b.initializer("wb", {4, 3, 1, 1}, test::random_values(12, 2));
+  b.node("Conv", {"act", "wb"}, {"boxes"});
+  b.initializer("ws", {2, 3, 1, 1}, test::random_values(6, 3));
+  b.node("Conv", {"act", "ws"}, {"scores"});
+  b.node("NonMaxSuppression", {"boxes", "scores"}, {"selected"}, "nms");
+  const std::string model = write_bytes("detector.onnx", b.bytes());
+  const std::string dir = test::temp_dir(), x = dir + "/det_x.npy", y = dir + "/det_y.npy";
+  ASSERT_TRUE(test::write_npy_f32(x, Tensor(Shape{8, 2, 6, 6}, test::random_values(576, 4))));
+  ASSERT_TRUE(test::write_npy_i64(y, {0, 1, 2, 3, 4, 5, 6, 7}));
+  const std::string data = " npy:" + x + "," + y;
+  expect_input_error(gammaq("inspect " + model), {"'nms'", "NonMaxSuppression", "--outputs"});
+  const std::string how = " --input-shape 1,2,6,6 --outputs scores,boxes";
+  expect_input_error(gammaq("inspect " + model + " --outputs scores,nope"),
+                     {"--outputs", "'nope'"});
+  expect_input_error(gammaq("inspect " + model + " --input-shape 1,3,6,6 --outputs scores"),
+                     {"--input-shape 1,3,6,6", "dimension 1 is 2"});
+  const Result i = gammaq("inspect " + model + how + " --json");
+  ASSERT_EQ(i.code, 0) << i.err;
+  const auto ij = nlohmann::json::parse(i.out);
+  ASSERT_EQ(ij["outputs"].size(), 2u);
+  EXPECT_EQ(ij["outputs"][1]["name"], "boxes");
+  EXPECT_EQ(ij["outputs"][1]["shape"], (std::vector<int64_t>{1, 4, 6, 6}));
+
+  const std::string out = dir + "/det_q";
+  const Result q = gammaq("quantize " + model + how + " --calib" + data + " --test" + data +
+                          " --out " + out + " --quiet");
+  ASSERT_EQ(q.code, 0) << q.err;
+  const auto plan = nlohmann::json::parse(slurp(out + "/quant.json"));
+  EXPECT_EQ(plan["import"]["outputs"], (std::vector<std::string>{"scores", "boxes"}));
+  EXPECT_EQ(plan["import"]["input_shape"], (std::vector<int64_t>{1, 2, 6, 6}));
+  expect_input_error(gammaq("eval " + model + " --outputs scores --input-shape 1,2,6,6 --data" +
+                            data + " --quant " + out + "/quant.json"),
+                     {"quant.json", "--outputs scores,boxes", "import it the same way"});
+  const Result e =
+      gammaq("eval " + model + how + " --data" + data + " --quant " + out + "/quant.json --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  const Result x2 = gammaq("export " + out + " --format qdq -o " + out + "/qdq.onnx");
+  ASSERT_EQ(x2.code, 0) << x2.err;
+  onnx::ModelProto m;
+  std::ifstream f(out + "/qdq.onnx", std::ios::binary);
+  ASSERT_TRUE(m.ParseFromIstream(&f));
+  ASSERT_EQ(m.graph().output_size(), 2);
+  for (const auto& n : m.graph().node()) EXPECT_NE(n.op_type(), "NonMaxSuppression");
+
+  // Unlabelled images: quantize scores every head against float (mean IoU of the per-pixel
+  // classes, SQNR) and tunes on top-1 agreement when asked; tuning on labels they lack is
+  // exit 2.
+  const std::string unlabelled = " npy:" + x;
+  const std::string out2 = dir + "/det_u";
+  const Result u = gammaq("quantize " + model + how + " --calib" + unlabelled + " --test" +
+                          unlabelled + " --tune a --val" + unlabelled +
+                          " --metric agreement --out " + out2 + " --quiet --json");
+  ASSERT_EQ(u.code, 0) << u.err;
+  const auto summary = nlohmann::json::parse(u.out);
+  EXPECT_FALSE(summary.contains("float"));
+  ASSERT_EQ(summary["agreement"]["outputs"].size(), 2u);
+  for (const auto& o : summary["agreement"]["outputs"]) {
+    EXPECT_GE(o["miou"].get<double>(), 0.5) << o;
+    EXPECT_LE(o["miou"].get<double>(), 1.0) << o;
+    EXPECT_TRUE(o["sqnr_db"].is_null() || o["sqnr_db"].get<double>() > 10) << o;
+  }
+  expect_input_error(gammaq("quantize " + model + how + " --calib" + unlabelled +
+                            " --tune a --val" + unlabelled + " --out " + dir + "/never_u --quiet"),
+                     {"labels", "--metric agreement"});
+  EXPECT_FALSE(fs::exists(dir + "/never_u"));
 }
 
 }  // namespace

@@ -10,9 +10,16 @@ from onnx import TensorProto, helper, numpy_helper
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "onnx")
 
 
+def output_y():
+    """The graph output with its shape left to inference (present: libonnx's checker wants it)."""
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    y.type.tensor_type.shape.SetInParent()
+    return y
+
+
 def model(nodes, inits, name, opset=13, chw=(1, 6, 6)):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *chw])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    y = output_y()
     g = helper.make_graph(nodes, name, [x], [y],
                           [numpy_helper.from_array(v, k) for k, v in inits.items()])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
@@ -52,6 +59,55 @@ def main():
           {"w": w, "dw": dw, "lo": lo, "hi": hi,
            "pads": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64),
            "shape": np.array([0, -1], np.int64)}, "clip_dw_add_pad", opset=17)
+
+    # Issue 18's operators and opsets: Resize/Upsample, ConvTranspose, the swish family,
+    # data movement, an NHWC input, the shape subgraph torch writes, opsets 9 and 18.
+    f = r.standard_normal((2, 2, 3, 3)).astype(np.float32)
+    model([helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+           helper.make_node("Resize", ["c", "", "s"], ["u"], mode="nearest",
+                            coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+           helper.make_node("ConvTranspose", ["u", "f"], ["t"], strides=[2, 2], pads=[1, 1, 1, 1],
+                            output_padding=[1, 1]),
+           helper.make_node("Shape", ["t"], ["sh"]),
+           helper.make_node("Slice", ["sh", "z", "two"], ["nc"]),
+           helper.make_node("Concat", ["nc", "hw"], ["sizes"], axis=0),
+           helper.make_node("Resize", ["t", "", "", "sizes"], ["y"], mode="linear",
+                            coordinate_transformation_mode="pytorch_half_pixel")],
+          {"w": w, "f": f, "s": np.array([1, 1, 2, 2], np.float32),
+           "z": np.array([0], np.int64), "two": np.array([2], np.int64),
+           "hw": np.array([5, 7], np.int64)}, "resize_deconv", opset=13)
+    model([helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+           helper.make_node("HardSwish", ["c"], ["h"]),
+           helper.make_node("HardSigmoid", ["h"], ["g"], alpha=1.0 / 6, beta=0.5),
+           helper.make_node("Mul", ["h", "g"], ["m"]),
+           helper.make_node("Transpose", ["m"], ["tr"], perm=[0, 1, 3, 2]),
+           helper.make_node("Split", ["tr"], ["a", "b"], axis=1),
+           helper.make_node("Max", ["a", "b"], ["mx"]),
+           helper.make_node("Pad", ["mx", "pads"], ["p"], mode="reflect"),
+           helper.make_node("ReduceMean", ["p"], ["y"], axes=[2, 3], keepdims=0)],
+          {"w": w, "pads": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)}, "swish_split_pad",
+          opset=14)
+    model([helper.make_node("Upsample", ["x", "s"], ["u"], mode="nearest"),
+           helper.make_node("Conv", ["u", "w"], ["c"]),
+           helper.make_node("Softmax", ["c"], ["y"], axis=1)],
+          {"w": w, "s": np.array([1, 1, 2, 2], np.float32)}, "upsample9", opset=9)
+    model([helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+           helper.make_node("Split", ["c"], ["a", "b"], axis=1, num_outputs=2),
+           helper.make_node("Sub", ["a", "b"], ["d"]),
+           helper.make_node("ReduceMax", ["d", "axes"], ["y"])],
+          {"w": w, "axes": np.array([2, 3], np.int64)}, "opset18", opset=18)
+    xt = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6, 6, 1])
+    g = helper.make_graph(
+        [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2]),
+         helper.make_node("Conv", ["t", "w"], ["c"]),
+         helper.make_node("Mul", ["c", "sc"], ["m"]),
+         helper.make_node("Add", ["m", "sc"], ["y"])],
+        "nhwc", [xt], [output_y()],
+        [numpy_helper.from_array(w, "w"),
+         numpy_helper.from_array(np.array([[[0.5]], [[2.0]]], np.float32), "sc")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(OUT, "nhwc_affine.onnx"))
 
 
 if __name__ == "__main__":

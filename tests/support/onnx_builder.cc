@@ -23,7 +23,13 @@ OnnxBuilder& OnnxBuilder::input(const std::string& name, std::vector<int64_t> ch
   auto* tt = in->mutable_type()->mutable_tensor_type();
   tt->set_elem_type(onnx::TensorProto::FLOAT);
   tt->mutable_shape()->add_dim()->set_dim_param("N");
-  for (int64_t d : chw) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  for (size_t k = 0; k < chw.size(); ++k) {
+    auto* dim = tt->mutable_shape()->add_dim();
+    if (chw[k] < 0)
+      dim->set_dim_param(k == 0 ? "C" : k == 1 ? "H" : "W");  // symbolic (dynamic H, W)
+    else
+      dim->set_dim_value(chw[k]);
+  }
   return *this;
 }
 

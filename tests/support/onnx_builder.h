@@ -16,7 +16,8 @@ namespace gammaq::test {
 class OnnxBuilder {
  public:
   explicit OnnxBuilder(int64_t opset = 13);
-  // The image input [N, c, h, w] with a symbolic batch dimension.
+  // The image input [N, c, h, w] with a symbolic batch dimension (and a symbolic one for each
+  // negative entry of chw).
   OnnxBuilder& input(const std::string& name, std::vector<int64_t> chw);
   OnnxBuilder& output(const std::string& name);
   OnnxBuilder& initializer(const std::string& name, const Shape& shape,

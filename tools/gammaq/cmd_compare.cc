@@ -28,6 +28,7 @@ namespace {
 
 struct CompareArgs {
   std::string model, calib, val, test, out, calib_weights = "float";
+  ImportFlags imp;
   std::vector<int> bits{4, 6, 8};
   std::vector<std::string> methods{"all"}, wmethods;
   MethodFlags mf;
@@ -85,7 +86,7 @@ struct Scored {
 int run_compare() {
   if (!args.out.empty()) check_output_path(args.out, OutputKind::Folder, "--out");
   const double t_start = now_seconds();
-  const LoadedModel m = load_model(args.model);
+  const LoadedModel m = load_model(args.model, args.imp.options());
   const Graph& g = m.graph;
   CompareOptions co;
   co.bits = args.bits;
@@ -128,6 +129,7 @@ int run_compare() {
   base.threads = args.threads;
   base.quiet = args.quiet;
   base.model_sha256 = file_fingerprint(args.model);
+  base.import = m.import;
 
   const Preprocess pre = args.pre.resolve(g);
   auto calib = open_data_for(args.calib, pre, g, Need::Images);
@@ -137,7 +139,7 @@ int run_compare() {
 
   CompareReport rep = compare_methods(g, *calib, base, co);  // validates methods and widths
   for (const std::string& w : rep.warnings)
-    std::fprintf(stderr, "gammaq: warning: %s\n", w.c_str());
+    std::fprintf(stderr, "gammaq: warning: %s\n", printable(w).c_str());
 
   EvalOptions eo;
   eo.batch = args.batch;
@@ -321,6 +323,7 @@ void add_compare(CLI::App& app, Subcommand& run) {
   CLI::App* sub = app.add_subcommand(
       "compare", "every feature-map method side by side from one calibration pass");
   sub->add_option("MODEL", args.model, "ONNX model")->required();
+  args.imp.add_to(*sub);
   sub->add_option("--calib", args.calib, "calibration images (SPEC)")->required();
   sub->add_option("--test", args.test, "images to score on")->required();
   sub->add_option("--val", args.val,

@@ -37,7 +37,7 @@ int run_export() {
     const QdqReport r =
         export_qdq(q.model.graph, q.plan, {args.opset, args.weight_type == "uint8"}, args.out);
     for (const std::string& w : r.warnings)
-      std::fprintf(stderr, "gammaq: warning: %s: %s\n", args.out.c_str(), w.c_str());
+      std::fprintf(stderr, "gammaq: warning: %s: %s\n", args.out.c_str(), printable(w).c_str());
     std::printf(
         "wrote %s (qdq, opset %lld: %d feature maps quantized, %d clipped to formats "
         "narrower than their container)\n",

@@ -11,6 +11,7 @@ namespace {
 
 struct InspectArgs {
   std::string model;
+  ImportFlags imp;
   bool json = false;
   bool ops = false;
 } args;
@@ -52,7 +53,7 @@ int run_inspect() {
   }
   if (args.model.empty())
     throw Error(ErrorKind::InvalidOption, "inspect: MODEL is required (or --ops)");
-  const LoadedModel m = load_model(args.model);
+  const LoadedModel m = load_model(args.model, args.imp.options());
   const Graph& g = m.graph;
   int64_t macs = 0;
   for (const Node& n : g.nodes) macs += node_macs(g, n);
@@ -62,12 +63,19 @@ int run_inspect() {
     j["model"] = g.name;
     j["opset"] = g.opset;
     j["input"] = {{"name", g.values[g.input].name}, {"shape", g.values[g.input].shape}};
+    if (g.nhwc_input) j["input"]["file_layout"] = "NHWC";
     j["output"] = {{"name", g.values[g.output].name}, {"shape", g.values[g.output].shape}};
+    auto& outs = j["outputs"] = nlohmann::ordered_json::array();
+    for (int v : graph_outputs(g))
+      outs.push_back({{"name", g.values[v].name}, {"shape", g.values[v].shape}});
     j["params"] = params;
     j["macs"] = macs;
     j["passes"] = {{"removed_identities", m.passes.removed_identities},
                    {"folded_batchnorms", m.passes.folded_batchnorms},
-                   {"fused_activations", m.passes.fused_activations}};
+                   {"fused_activations", m.passes.fused_activations},
+                   {"folded_pads", m.passes.folded_pads},
+                   {"folded_affines", m.passes.folded_affines},
+                   {"fused_swishes", m.passes.fused_swishes}};
     auto& layers = j["layers"] = nlohmann::ordered_json::array();
     for (const Node& n : g.nodes) {
       nlohmann::ordered_json l;
@@ -90,10 +98,12 @@ int run_inspect() {
     return 0;
   }
   std::printf("model   %s (opset %lld)\n", g.name.c_str(), static_cast<long long>(g.opset));
-  std::printf("input   %s  %s\n", g.values[g.input].name.c_str(),
-              shape_str(g.values[g.input].shape).c_str());
-  std::printf("output  %s  %s\n", g.values[g.output].name.c_str(),
-              shape_str(g.values[g.output].shape).c_str());
+  std::printf(
+      "input   %s  %s%s\n", g.values[g.input].name.c_str(),
+      shape_str(g.values[g.input].shape).c_str(),
+      g.nhwc_input ? "  (NCHW; the file's input is NHWC, transposed by its first node)" : "");
+  for (int v : graph_outputs(g))
+    std::printf("output  %s  %s\n", g.values[v].name.c_str(), shape_str(g.values[v].shape).c_str());
   std::printf("passes  %d identities removed, %d batch norms folded, %d activations fused\n\n",
               m.passes.removed_identities, m.passes.folded_batchnorms, m.passes.fused_activations);
   std::printf("%-4s %-28s %-18s %-16s %10s %12s\n", "#", "name", "op", "output (N=1)", "params",
@@ -117,6 +127,7 @@ int run_inspect() {
 void add_inspect(CLI::App& app, Subcommand& run) {
   CLI::App* sub = app.add_subcommand("inspect", "layers, shapes, parameters and MACs of a model");
   sub->add_option("MODEL", args.model, "ONNX model");
+  args.imp.add_to(*sub);
   sub->add_flag("--json", args.json, "print one JSON object");
   sub->add_flag("--ops", args.ops, "list the supported ONNX operators");
   sub->callback([&run] { run = run_inspect; });

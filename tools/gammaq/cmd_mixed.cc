@@ -21,6 +21,7 @@ namespace {
 
 struct MixedArgs {
   std::string model, calib, val, test, out = "gammaq_mixed", what = "w";
+  ImportFlags imp;
   std::vector<std::string> thresholds;
   int low = 4, high = 8, threads = 0;
   int64_t batch = 64, limit = -1;
@@ -47,7 +48,7 @@ double parse_threshold(const std::string& s) {
 
 int run_mixed() {
   check_output_path(args.out, OutputKind::Folder, "--out");
-  const LoadedModel m = load_model(args.model);
+  const LoadedModel m = load_model(args.model, args.imp.options());
   const Graph& g = m.graph;
   MixedOptions mo;
   if (args.what != "w" && args.what != "a" && args.what != "wa")
@@ -80,6 +81,7 @@ int run_mixed() {
   base.threads = args.threads;
   base.quiet = true;
   base.model_sha256 = file_fingerprint(args.model);
+  base.import = m.import;
   EvalOptions eo;
   eo.batch = args.batch;
   auto score = [&](const quant::QuantPlan* plan, Dataset& data) {
@@ -192,6 +194,7 @@ void add_mixed(CLI::App& app, Subcommand& run) {
   CLI::App* sub = app.add_subcommand(
       "mixed", "mixed precision by SQNR threshold (the paper's Tables 2-4) and bit budgets");
   sub->add_option("MODEL", args.model, "ONNX model")->required();
+  args.imp.add_to(*sub);
   sub->add_option("--calib", args.calib, "calibration images (SPEC)")->required();
   sub->add_option("--test", args.test, "images to score on")->required();
   sub->add_option("--val", args.val, "validation images (for --max-loss)");

@@ -17,6 +17,7 @@ namespace {
 
 struct ProfileArgs {
   std::string model, quant, data, out;
+  ImportFlags imp;
   int64_t batch = 64;
   int repeat = 5, threads = 0;
   bool json = false, quiet = false, report = false;
@@ -37,7 +38,7 @@ int run_profile() {
                           : !args.quant.empty() ? args.quant
                                                 : "gammaq_profile";
   check_output_path(out, OutputKind::Folder, args.out.empty() ? "profile folder" : "--out");
-  const LoadedModel m = load_model(args.model);
+  const LoadedModel m = load_model(args.model, args.imp.options());
   const Graph& g = m.graph;
   quant::QuantPlan plan;
   std::unique_ptr<IntegerProgram> program;
@@ -157,6 +158,7 @@ void add_profile(CLI::App& app, Subcommand& run) {
   CLI::App* sub = app.add_subcommand(
       "profile", "time every layer in float and on integers (MACs, GOP/s, where int is slower)");
   sub->add_option("MODEL", args.model, "ONNX model")->required();
+  args.imp.add_to(*sub);
   sub->add_option("--quant", args.quant, "a quantize DIR: also time its integer engine");
   sub->add_option("--data", args.data,
                   "images to time (SPEC; default: a fixed batch of random images)");

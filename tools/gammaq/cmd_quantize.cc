@@ -22,6 +22,7 @@ namespace {
 
 struct QuantizeArgs {
   std::string model, calib, val, test, out = "gammaq_out", method = "ggd";
+  ImportFlags imp;
   std::string overrides, kernels = "fast", tune = "none", calib_weights = "quantized";
   MethodFlags mf;
   int wbits = 8, abits = 8, threads = 0, bft_k = 1;
@@ -30,27 +31,54 @@ struct QuantizeArgs {
   bool no_cache = false, no_memo = false;
   int64_t limit = -1, test_limit = -1, batch = 64;
   bool float_activations = false, quiet = false, json = false, report = false;
+  float map_threshold = 0.5f;
+  std::string metric = "top1";
   int64_t report_images = 200;
   PreprocessFlags pre;
 } args;
 
-Accuracy evaluate_on(const Graph& g, Dataset& data, const FakeQuant* fq, KernelImpl impl,
-                     const std::string& what) {
-  Executor exec(g, {impl, args.threads, fq});
+// Float and quantized on the same images in one pass: top-1/top-5 of both where the data has
+// labels, and the quantized outputs' agreement with float (labels or not).
+struct Scores {
+  Accuracy fa, qa;
+  Agreement agreement;
+};
+Scores score_on(const Graph& g, Dataset& data, const FakeQuant& fq, KernelImpl impl) {
+  Executor fexec(g, {KernelImpl::Fast, args.threads, nullptr});
+  Executor qexec(g, {impl, args.threads, &fq});
   const int64_t total = args.test_limit < 0 ? data.size() : std::min(args.test_limit, data.size());
-  Progress progress(what, total, args.quiet);
-  EvalOptions eo;
-  eo.batch = args.batch;
-  eo.limit = args.test_limit;
-  eo.on_batch = [&](int64_t done, const Tensor&, const Tensor&) { progress.update(done); };
-  Accuracy a = evaluate(exec, data, eo);
+  Progress progress("evaluate float and quantized", total, args.quiet);
+  Scores s;
+  s.agreement = agreement_for(g);
+  const std::vector<int> outs = graph_outputs(g);
+  for (int64_t begin = 0; begin < total; begin += args.batch) {
+    const int64_t count = std::min(args.batch, total - begin);
+    const Batch b = data.read(begin, count);
+    std::vector<const Tensor*> want, got;
+    double t0 = now_seconds();
+    const Tensor& fy = fexec.run(b.images);
+    s.fa.inference_seconds += now_seconds() - t0;
+    t0 = now_seconds();
+    const Tensor& qy = qexec.run(b.images);
+    s.qa.inference_seconds += now_seconds() - t0;
+    if (data.has_labels()) {
+      accumulate_accuracy(fy, b.labels, s.fa);
+      accumulate_accuracy(qy, b.labels, s.qa);
+    }
+    for (int v : outs) {
+      want.push_back(&fexec.value(v));
+      got.push_back(&qexec.value(v));
+    }
+    accumulate_agreement(want, got, args.map_threshold, s.agreement);
+    progress.update(begin + count);
+  }
   progress.finish();
-  return a;
+  return s;
 }
 
 int run_quantize() {
   check_output_path(args.out, OutputKind::Folder, "--out");
-  const LoadedModel m = load_model(args.model);
+  const LoadedModel m = load_model(args.model, args.imp.options());
   const Graph& g = m.graph;
   QuantizeOptions o;
   args.mf.apply(o);
@@ -64,6 +92,7 @@ int run_quantize() {
   o.threads = args.threads;
   o.quiet = args.quiet;
   o.model_sha256 = file_fingerprint(args.model);
+  o.import = m.import;
   for (auto [name, bits] : {std::pair{"--wbits", args.wbits}, std::pair{"--abits", args.abits}}) {
     if (bits < 2 || bits > 16)
       throw Error(ErrorKind::InvalidOption, str_cat(name, " ", bits, ": must be in 2..16"));
@@ -80,6 +109,7 @@ int run_quantize() {
   o.tune_options.batch = args.batch;
   o.tune_options.threads = args.threads;
   o.tune_options.quiet = args.quiet;
+  o.tune_options.agreement = args.metric == "agreement";
   check_tune_options(o.tune_options);
   if (args.tune != "none" && args.val.empty())
     throw Error(
@@ -104,30 +134,37 @@ int run_quantize() {
   auto calib = open_data_for(args.calib, pre, g, Need::Images);
   const std::string score_spec = !args.test.empty() ? args.test : args.val;
   std::unique_ptr<Dataset> score, val;
-  if (!score_spec.empty()) score = open_data_for(score_spec, pre, g, Need::LabelledImages);
+  // Unlabelled --test/--val are scored against float (agreement); tuning needs labels unless
+  // --metric agreement.
+  if (!score_spec.empty()) score = open_data_for(score_spec, pre, g, Need::Images);
   if (args.tune != "none") {
-    val = open_data_for(args.val, pre, g, Need::LabelledImages);
+    val = open_data_for(args.val, pre, g, Need::Images);
+    if (!val->has_labels() && !o.tune_options.agreement)
+      throw Error(ErrorKind::InvalidData,
+                  str_cat("--val ", args.val,
+                          ": has no labels, and tuning scores top-1 against them; --metric "
+                          "agreement tunes against the float model instead"));
     o.val = val.get();
   }
 
   QuantizeReport rep = quantize_model(g, *calib, o);
   for (const std::string& w : rep.warnings)
-    std::fprintf(stderr, "gammaq: warning: %s\n", w.c_str());
+    std::fprintf(stderr, "gammaq: warning: %s\n", printable(w).c_str());
   if (args.tune != "none" && args.test.empty())
     std::fprintf(stderr,
                  "gammaq: warning: no --test: the accuracy printed is on --val, the images "
                  "tuning used\n");
 
-  Accuracy fa, qa;
+  Scores sc;
   double eval_seconds = 0;
   if (score) {
     const double t0 = now_seconds();
     const KernelImpl impl = args.kernels == "reference" ? KernelImpl::Reference : KernelImpl::Fast;
-    fa = evaluate_on(g, *score, nullptr, KernelImpl::Fast, "evaluate float");
     const FakeQuant fq = resolve_plan(g, rep.plan);
-    qa = evaluate_on(g, *score, &fq, impl, "evaluate quantized");
+    sc = score_on(g, *score, fq, impl);
     eval_seconds = now_seconds() - t0;
   }
+  const Accuracy &fa = sc.fa, &qa = sc.qa;
   std::string diagnostics;
   if (args.report) {  // measured before anything is written: a failure leaves no partial DIR
     Dataset& data = score ? *score : *calib;
@@ -149,7 +186,8 @@ int run_quantize() {
     bytes << f.rdbuf();
     write_text_file(args.out + "/model.onnx", bytes.str());
   }
-  const std::string summary = summary_json(g, rep, fa, qa, eval_seconds, args.tune, command_line());
+  const std::string summary = summary_json(g, rep, fa, qa, eval_seconds, args.tune, command_line(),
+                                           score ? &sc.agreement : nullptr);
   write_text_file(args.out + "/summary.json", summary);
   if (args.report) write_report(args.out);
   if (args.json) {
@@ -159,13 +197,14 @@ int run_quantize() {
                 args.method.c_str(), args.wbits, args.abits, args.mf.granularity.c_str(),
                 args.mf.mode.c_str(), args.float_activations ? ", float feature maps" : "",
                 static_cast<long long>(rep.calibration_images));
-    if (score)
+    if (score && qa.images > 0)
       std::printf(
           "  float     top-1 %.4f  top-5 %.4f\n  quantized top-1 %.4f  top-5 %.4f  "
           "(loss %.2f points; %lld images of %s, %lld with a tied top score)\n",
           fa.top1(), fa.top5(), qa.top1(), qa.top5(), 100.0 * (fa.top1() - qa.top1()),
           static_cast<long long>(qa.images), score_spec.c_str(),
           static_cast<long long>(qa.tied_top1));
+    if (score) print_agreement(sc.agreement);
     if (o.wlevels > 0 || !o.wthreshold.empty()) {
       const WeightStorage ws = weight_storage(g, rep.plan);
       std::printf(
@@ -186,9 +225,12 @@ int run_quantize() {
 void add_quantize(CLI::App& app, Subcommand& run) {
   CLI::App* sub = app.add_subcommand("quantize", "choose fixed-point formats for every tensor");
   sub->add_option("MODEL", args.model, "ONNX model")->required();
+  args.imp.add_to(*sub);
   sub->add_option("--calib", args.calib, "calibration images (SPEC)")->required();
   sub->add_option("--val", args.val, "validation images (scored when --test is absent)");
-  sub->add_option("--test", args.test, "images to score float and quantized accuracy on");
+  sub->add_option("--test", args.test,
+                  "images to score float and quantized on: top-1/top-5 with labels, and the "
+                  "agreement of every output with float (labels or not)");
   sub->add_option("--wbits", args.wbits, "weight bits (2..16)");
   sub->add_option("--abits", args.abits, "feature-map bits (2..16)");
   sub->add_option("--method", args.method,
@@ -220,6 +262,12 @@ void add_quantize(CLI::App& app, Subcommand& run) {
   sub->add_option("--bft-z", args.bft_z,
                   "significance a tuning move needs: paired z on the validation images "
                   "(default 1.645: one-sided 5%; 0: any gain, the paper)");
+  sub->add_option("--metric", args.metric,
+                  "what tuning maximizes: top1 (against the labels of --val, default) or "
+                  "agreement (top-1 agreement with the float model: --val needs no labels)")
+      ->check(CLI::IsMember({"top1", "agreement"}));
+  sub->add_option("--map-threshold", args.map_threshold,
+                  "maps of one channel: a pixel is foreground above it (mean IoU; default 0.5)");
   sub->add_option("--c0", args.c0, "tuning metric weight of top-1 (default 1)");
   sub->add_option("--c1", args.c1, "tuning metric weight of top-5 (default 0)");
   sub->add_option("--val-limit", args.val_limit, "validation images tuning uses (default: all)");

@@ -17,6 +17,7 @@ namespace {
 
 struct SensitivityArgs {
   std::string model, calib, val, test, out = "gammaq_sensitivity", method = "ggd";
+  ImportFlags imp;
   MethodFlags mf;
   int bits = 4, keep_bits = 8, threads = 0, attempts = 6;
   double max_loss = 1.0;
@@ -32,7 +33,7 @@ Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr
 int run_sensitivity() {
   check_output_path(args.out, OutputKind::Folder, "--out");
   const double t0 = now_seconds();
-  const LoadedModel m = load_model(args.model);
+  const LoadedModel m = load_model(args.model, args.imp.options());
   const Graph& g = m.graph;
   SensitivityOptions o;
   args.mf.apply(o.quant);
@@ -42,6 +43,7 @@ int run_sensitivity() {
   o.quant.threads = args.threads;
   o.quant.quiet = true;
   o.quant.model_sha256 = file_fingerprint(args.model);
+  o.quant.import = m.import;
   check_method_options(o.quant);
   o.bits = args.bits;
   o.keep_bits = args.keep_bits;
@@ -160,6 +162,7 @@ void add_sensitivity(CLI::App& app, Subcommand& run) {
                          "rank layers by the accuracy each costs alone at B bits; suggest which to "
                          "keep wider, checked by running it");
   sub->add_option("MODEL", args.model, "ONNX model")->required();
+  args.imp.add_to(*sub);
   sub->add_option("--calib", args.calib, "calibration images (SPEC)")->required();
   sub->add_option("--val", args.val, "validation images the ranking is scored on")->required();
   sub->add_option("--test", args.test, "also measure the final suggestion on these images");

@@ -24,6 +24,7 @@ namespace {
 
 struct SweepArgs {
   std::string model, calib, val, test, out = "gammaq_sweep", mode = "default";
+  ImportFlags imp;
   std::vector<int> bits{4, 6, 8, 10, 16};
   std::vector<std::string> schemes{"ristretto-float", "ristretto", "WQ",     "WQ+",
                                    "WQ_FQ",           "WQ_FQ+",    "WQ+_FQ+"};
@@ -72,7 +73,7 @@ bool tuned(const std::string& scheme) { return scheme.find('+') != std::string::
 
 int run_sweep() {
   check_output_path(args.out, OutputKind::Folder, "--out");
-  const LoadedModel m = load_model(args.model);
+  const LoadedModel m = load_model(args.model, args.imp.options());
   const Graph& g = m.graph;
   for (int b : args.bits)
     if (b < 2 || b > 16)
@@ -128,6 +129,7 @@ int run_sweep() {
     for (int b : args.bits) {
       QuantizeOptions o = scheme_options(scheme, b);
       o.model_sha256 = fingerprint;
+      o.import = m.import;
       // The tuned schemes start from the plans their untuned forms produced at this width
       // (computed here when those rows are not in the sweep): WQ+ tunes WQ's weights,
       // WQ_FQ+ tunes WQ_FQ's feature maps, WQ+_FQ+ chooses feature maps for WQ+'s weights
@@ -143,6 +145,7 @@ int run_sweep() {
         }
         QuantizeOptions so = scheme_options(s, b);
         so.model_sha256 = fingerprint;
+        so.import = m.import;
         return plans[{s, b}] = quantize_model(g, *calib, so).plan;
       };
       quant::QuantPlan plan;
@@ -226,6 +229,7 @@ void add_sweep(CLI::App& app, Subcommand& run) {
   CLI::App* sub =
       app.add_subcommand("sweep", "accuracy per scheme and bit width (the paper's Table 1)");
   sub->add_option("MODEL", args.model, "ONNX model")->required();
+  args.imp.add_to(*sub);
   sub->add_option("--calib", args.calib, "calibration images (SPEC)")->required();
   sub->add_option("--val", args.val, "validation images (scored when --test is absent)");
   sub->add_option("--test", args.test, "images to score on");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,11 +17,45 @@
 
 namespace gammaq::cli {
 
-LoadedModel load_model(const std::string& path) {
+LoadedModel load_model(const std::string& path, const ImportOptions& options) {
   LoadedModel m;
   m.path = path;
-  m.graph = load_model_graph(path, &m.passes);
+  m.graph = load_model_graph(path, &m.passes, options);
+  m.import = options;
   return m;
+}
+
+void ImportFlags::add_to(CLI::App& app) {
+  app.add_option("--input-shape", input_shape,
+                 "N,C,H,W: fixes the model input's symbolic dimensions (NCHW order)");
+  app.add_option("--outputs", outputs,
+                 "NAME[,NAME...]: end the model at these tensors (before post-processing)")
+      ->delimiter(',');
+}
+
+ImportOptions ImportFlags::options() const {
+  ImportOptions o;
+  o.outputs = outputs;
+  if (input_shape.empty()) return o;
+  std::stringstream ss(input_shape);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size())
+      throw Error(ErrorKind::InvalidOption,
+                  str_cat("--input-shape '", input_shape, "': expected N,C,H,W (integers)"));
+    o.input_shape.push_back(v);
+  }
+  if (o.input_shape.size() != 4)
+    throw Error(ErrorKind::InvalidOption,
+                str_cat("--input-shape '", input_shape, "': expected N,C,H,W (4 integers)"));
+  return o;
 }
 
 void PreprocessFlags::add_to(CLI::App& app) {
@@ -31,6 +66,16 @@ void PreprocessFlags::add_to(CLI::App& app) {
   app.add_option("--channels", channels, "gray, rgb or bgr")
       ->check(CLI::IsMember({"gray", "rgb", "bgr"}));
   app.add_option("--size", size, "H W to resize raw images to")->expected(2);
+  app.add_option("--resize", resize,
+                 "resize raw images' shorter side to N first (ImageNet style: --resize 256 "
+                 "--crop 224)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--crop", crop, "H [W]: then cut the centre H x W (W = H when one value)")
+      ->expected(1, 2)
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--skip-bad", skip_bad,
+               "folder: data: leave out (and count) images that do not decode, instead of "
+               "stopping at the first");
 }
 
 Preprocess PreprocessFlags::resolve(const Graph& g) const {
@@ -45,6 +90,12 @@ Preprocess PreprocessFlags::resolve(const Graph& g) const {
     p.height = size[0];
     p.width = size[1];
   }
+  if (resize > 0) p.resize = resize;
+  if (!crop.empty()) {
+    p.crop_h = crop[0];
+    p.crop_w = crop.size() > 1 ? crop[1] : crop[0];
+  }
+  p.skip_bad = skip_bad;
   return p;
 }
 
@@ -56,12 +107,15 @@ double now_seconds() {
 std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess& pre,
                                        const Graph& g, Need need) {
   auto data = open_dataset(spec, pre);
+  for (const std::string& note : data->notes())
+    std::fprintf(stderr, "gammaq: warning: %s\n", printable(note).c_str());
   check_data_fits(*data, g, spec, need == Need::LabelledImages);
   return data;
 }
 
 quant::QuantPlan load_plan(const std::string& quant_path, const LoadedModel& model) {
-  return read_plan_file(quant_path, model.graph, model.path, file_fingerprint(model.path));
+  return read_plan_file(quant_path, model.graph, model.path, file_fingerprint(model.path),
+                        model.import);
 }
 
 nlohmann::ordered_json accuracy_json(const Accuracy& acc) {
@@ -73,6 +127,26 @@ nlohmann::ordered_json accuracy_json(const Accuracy& acc) {
   j["threads"] = kernels::kernel_threads();
   j["tied_top1"] = acc.tied_top1;
   return j;
+}
+
+void print_agreement(const Agreement& a) {
+  for (const OutputAgreement& o : a.outputs) {
+    const double db = o.sqnr_db();
+    std::string line =
+        str_cat("  against float, output ", o.name, " ", shape_str(o.shape), ": SQNR ");
+    line += std::isfinite(db) ? str_cat(static_cast<int>(std::lround(db * 100)) / 100.0, " dB")
+                              : std::string("inf (equal)");
+    char buf[64];
+    if (o.classifier()) {
+      std::snprintf(buf, sizeof buf, ", top-1 agreement %.2f%%", 100 * o.top1_agreement());
+      line += buf;
+    }
+    if (o.map()) {
+      std::snprintf(buf, sizeof buf, ", mean IoU %.2f%%", 100 * o.miou());
+      line += buf;
+    }
+    std::printf("%s (%lld images)\n", line.c_str(), static_cast<long long>(o.images));
+  }
 }
 
 void print_accuracy(const std::string& what, const std::string& data, const Accuracy& acc) {
@@ -91,8 +165,19 @@ QuantizedModel load_quantized(const std::string& dir, const std::string& model_o
                                        ": no such file (quantize --out writes it; or "
                                        "name the model with --model)"));
   QuantizedModel q;
-  q.model = load_model(model_path);
   const std::string quant_path = dir + "/quant.json";
+  // The import options the plan was made with, read before the model is imported.
+  ImportOptions how;
+  {
+    std::ifstream f(quant_path);
+    if (!f) throw Error(ErrorKind::Io, quant_path + ": cannot open");
+    std::stringstream text;
+    text << f.rdbuf();
+    const quant::QuantPlan recorded = quant::plan_from_json(text.str(), quant_path);
+    how.input_shape = recorded.input_shape;
+    how.outputs = recorded.outputs;
+  }
+  q.model = load_model(model_path, how);
   q.plan = load_plan(quant_path, q.model);
   if (!integer) return q;
   try {

@@ -22,15 +22,29 @@ struct LoadedModel {
   std::string path;
   Graph graph;
   PassReport passes;
+  ImportOptions import;  // as it was imported
 };
 
-// Imports MODEL and runs the graph passes; errors carry the file name.
-[[nodiscard]] LoadedModel load_model(const std::string& path);
+// How every subcommand that reads a model imports it: --input-shape N,C,H,W and --outputs
+// NAME[,NAME...] (ImportOptions).
+struct ImportFlags {
+  std::string input_shape;
+  std::vector<std::string> outputs;
+  void add_to(CLI::App& app);
+  // The parsed options; Error(InvalidOption) naming --input-shape when it is not N,C,H,W.
+  [[nodiscard]] ImportOptions options() const;
+};
+
+// Imports MODEL (as `options` say) and runs the graph passes; errors carry the file name.
+[[nodiscard]] LoadedModel load_model(const std::string& path, const ImportOptions& options = {});
 
 // The `eval --json` object of DESIGN.md for `acc` (threads: the kernel thread count).
 [[nodiscard]] nlohmann::ordered_json accuracy_json(const Accuracy& acc);
 // "<what> on <data>: top-1 ... (... images/s on T thread(s))" on stdout.
 void print_accuracy(const std::string& what, const std::string& data, const Accuracy& acc);
+// One line per output on stdout: "  against float, output NAME: SQNR .. dB, top-1 agreement
+// ..% | mean IoU ..% (N images)".
+void print_agreement(const Agreement& a);
 
 // A quantized model folder (quantize --out DIR): DIR/model.onnx (or `model_override`),
 // DIR/quant.json, and the plan compiled for the integer engine (errors name the file).
@@ -40,6 +54,7 @@ struct QuantizedModel {
   std::unique_ptr<IntegerProgram> program;
 };
 // integer: also build the IntegerProgram (its refusals name the quant.json).
+// The model is imported as the quant.json records (--input-shape, --outputs at quantize).
 [[nodiscard]] QuantizedModel load_quantized(const std::string& dir,
                                             const std::string& model_override, bool integer = true);
 
@@ -54,6 +69,9 @@ struct PreprocessFlags {
   std::vector<float> mean, std;
   std::string channels;
   std::vector<int64_t> size;
+  int64_t resize = 0;
+  std::vector<int64_t> crop;
+  bool skip_bad = false;
   void add_to(CLI::App& app);
   [[nodiscard]] Preprocess resolve(const Graph& g) const;
 };

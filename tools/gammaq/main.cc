@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-    std::fprintf(stderr, "gammaq: error: %s (see 'gammaq --help')\n", msg.c_str());
+    std::fprintf(stderr, "gammaq: error: %s (see 'gammaq --help')\n",
+                 gammaq::printable(msg).c_str());
     return 2;
   }
   try {
@@ -37,13 +38,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gammaq: error: %s\n", e.what());
     return 2;
   } catch (const gammaq::InternalError& e) {
-    std::fprintf(stderr, "gammaq: internal error: %s\n", e.what());
+    std::fprintf(stderr, "gammaq: internal error: %s\n", gammaq::printable(e.what()).c_str());
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "gammaq: error: out of memory\n");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "gammaq: internal error: %s (please report)\n", e.what());
+    std::fprintf(stderr, "gammaq: internal error: %s (please report)\n",
+                 gammaq::printable(e.what()).c_str());
     return 1;
   }
 }

@@ -23,11 +23,6 @@ using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 using Args = std::unordered_map<int, memory>;
 
-using dnnl::memory;
-using tag = dnnl::memory::format_tag;
-using dt = dnnl::memory::data_type;
-using Args = std::unordered_map<int, memory>;
-
 inline dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
@@ -136,8 +131,8 @@ struct FastGraphImpl {
       add_quantize(g.nodes[i].outputs[0]);
     }
     building = kAlways;
-    const int out = g.output;
-    if (!is_plain(out)) add_fn([this, out] { to_plain(out); });
+    for (int out : graph_outputs(g))
+      if (!is_plain(out)) add_fn([this, out] { to_plain(out); });
     size_t bytes = 0;
     for (const Step& st : steps) bytes = std::max(bytes, st.scratch.get_size());
     if (bytes == 0) return;
@@ -237,6 +232,19 @@ struct FastGraphImpl {
       args.insert({DNNL_ARG_WORKSPACE, ws});
     }
     add_step(Prim(pd), args, pd.scratchpad_desc());
+    impl.push_back(impl_of(pd));
+  }
+  // Copies a view of value x's plain buffer (`view`: strides or an offset into it, as Transpose
+  // and Slice read it) into value y's plain layout, by one oneDNN reorder.
+  void add_view_copy(int x, const memory::desc& view, int y) {
+    const memory src = as_layout(x, plain_md(batch_shape(x)));
+    set_plain_layout(y);
+    dnnl::reorder::primitive_desc pd(cpu_engine(), view, cpu_engine(), md[y], base_attr());
+    // The view aliases the source's buffer, which is fixed once the graph is built.
+    memory alias(view, cpu_engine(), src.get_data_handle());
+    keep.push_back(alias);
+    add_step(dnnl::reorder(pd), {{DNNL_ARG_FROM, alias}, {DNNL_ARG_TO, mem[y]}},
+             pd.scratchpad_desc());
     impl.push_back(impl_of(pd));
   }
   void add_fn(std::function<void()> fn) {
@@ -340,7 +348,7 @@ struct FastGraphImpl {
         st.prim.execute(stream, st.args);
     }
     stream.wait();
-    plain_fresh[g.output] = true;
+    for (int out : graph_outputs(g)) plain_fresh[static_cast<size_t>(out)] = true;
   }
 };
 

@@ -13,8 +13,19 @@
 
 namespace gammaq::kernels {
 
-// Convolution: for every output element, acc = init(m) + sum x * w over its window (zero
-// padding contributes nothing), then store(index, m, acc).
+// The input coordinate that tap k of output coordinate o reads, or -1 when it reads none: a
+// convolution reads o * s - p + k * d; a transposed convolution (ConvTranspose, which scatters
+// input i to i * s - p + k * d) reads (o + p - k * d) / s where that divides.
+[[nodiscard]] inline int64_t window_input(bool transposed, int64_t o, int64_t k, int64_t s,
+                                          int64_t p, int64_t d) noexcept {
+  if (!transposed) return o * s - p + k * d;
+  const int64_t t = o + p - k * d;
+  return t >= 0 && t % s == 0 ? t / s : -1;
+}
+
+// Convolution (or, with g.transposed, ConvTranspose with its weight as [M, C/group, kh, kw]):
+// for every output element, acc = init(m) + sum x * w over its window (zero padding
+// contributes nothing), then store(index, m, acc).
 template <typename Acc, typename T, typename W, typename Init, typename Store>
 void conv2d_loop(const WindowGeom& g, const T* x, const W* w, Init init, Store store) {
   const int64_t cg = g.c / g.group;  // input channels per group
@@ -30,10 +41,10 @@ void conv2d_loop(const WindowGeom& g, const T* x, const W* w, Init init, Store s
             const T* xc = x + ((n * g.c) + grp * cg + c) * g.h * g.w;
             const W* wc = w + (m * cg + c) * g.kh * g.kw;
             for (int64_t ky = 0; ky < g.kh; ++ky) {
-              const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+              const int64_t iy = window_input(g.transposed, oy, ky, g.sh, g.pt, g.dh);
               if (iy < 0 || iy >= g.h) continue;
               for (int64_t kx = 0; kx < g.kw; ++kx) {
-                const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+                const int64_t ix = window_input(g.transposed, ox, kx, g.sw, g.pl, g.dw);
                 if (ix < 0 || ix >= g.w) continue;
                 acc += static_cast<Acc>(xc[iy * g.w + ix]) * static_cast<Acc>(wc[ky * g.kw + kx]);
               }

@@ -128,6 +128,64 @@ TEST(Folder, SizesMustAgreeUnlessResized) {
             std::vector<float>(16, 9.0f));
 }
 
+// A folder with no class sub-folders holding images: its own images, unlabelled.
+TEST(Folder, FlatFolderIsUnlabelled) {
+  TempDir dir;
+  write_png(dir.file("b.png"), 1, 1, 1, {20});
+  write_png(dir.file("a.jpg.png"), 1, 1, 1, {10});
+  std::filesystem::create_directories(dir.file("empty"));
+  auto ds = open_dataset("folder:" + dir.path(), identity());
+  EXPECT_EQ(ds->size(), 2);
+  EXPECT_FALSE(ds->has_labels());
+  const Batch b = ds->read(0, 2);
+  EXPECT_EQ(b.images.data, (std::vector<float>{10, 20}));
+  EXPECT_TRUE(b.labels.empty());
+}
+
+// skip_bad: every file decoded at open, the ones that fail left out and counted in notes().
+TEST(Folder, SkipBadLeavesOutAndCountsUndecodableImages) {
+  TempDir dir;
+  write_png(dir.file("a/0.png"), 1, 1, 1, {5});
+  write_file(dir.file("a/1.png"), {0x89, 'P', 'N', 'G', 1, 2, 3});
+  write_png(dir.file("b/2.png"), 1, 1, 1, {7});
+  Preprocess p = identity();
+  p.skip_bad = true;
+  auto ds = open_dataset("folder:" + dir.path(), p);
+  EXPECT_EQ(ds->size(), 2);
+  const Batch b = ds->read(0, 2);
+  EXPECT_EQ(b.images.data, (std::vector<float>{5, 7}));
+  EXPECT_EQ(b.labels, (std::vector<int64_t>{0, 1}));
+  ASSERT_EQ(ds->notes().size(), 1u);
+  EXPECT_NE(ds->notes()[0].find("skipped 1 of 3"), std::string::npos) << ds->notes()[0];
+  EXPECT_NE(ds->notes()[0].find(dir.file("a/1.png")), std::string::npos) << ds->notes()[0];
+  EXPECT_TRUE(open_dataset("folder:" + dir.path(), identity())->notes().empty());
+}
+
+// ImageNet-style: the shorter side resized, then the centre crop (torchvision's rules).
+TEST(Folder, ResizeShorterSideThenCentreCrop) {
+  TempDir dir;
+  write_png(dir.file("a/0.png"), 4, 2, 1, {0, 10, 20, 30, 40, 50, 60, 70});  // 2 x 4
+  Preprocess crop = identity();
+  crop.crop_h = crop.crop_w = 2;  // left = round((4 - 2) / 2) = 1
+  auto c = open_dataset("folder:" + dir.path(), crop);
+  EXPECT_EQ(c->image_shape(), (Shape{1, 2, 2}));
+  EXPECT_EQ(c->read(0, 1).images.data, (std::vector<float>{10, 20, 50, 60}));
+  Preprocess shrink = identity();
+  shrink.resize = 1;  // 2 x 4 -> 1 x floor(4 * 1 / 2) = 1 x 2
+  EXPECT_EQ(open_dataset("folder:" + dir.path(), shrink)->image_shape(), (Shape{1, 1, 2}));
+  TempDir sq;
+  write_png(sq.file("a/0.png"), 2, 2, 1, {0, 40, 80, 120});
+  Preprocess both = identity();
+  both.resize = 4;                // the 2x2 -> 4x4 case of SizesMustAgreeUnlessResized
+  both.crop_h = both.crop_w = 2;  // top = left = 1
+  EXPECT_EQ(open_dataset("folder:" + sq.path(), both)->read(0, 1).images.data,
+            (std::vector<float>{30, 50, 70, 90}));
+  Preprocess big = identity();
+  big.crop_h = big.crop_w = 3;
+  expect_error([&] { (void)open_dataset("folder:" + sq.path(), big)->read(0, 1); },
+               ErrorKind::InvalidData, {sq.file("a/0.png"), "smaller than the crop 3x3"});
+}
+
 TEST(Folder, EmptyOrMissingFolders) {
   TempDir dir;
   std::filesystem::create_directories(dir.file("empty_class"));

@@ -187,6 +187,33 @@ TEST(FastCnnOps, AgreeWithReference) {
   sm_tail.flatten_tail = true;
   const Tensor per_channel(Shape{6, 1, 1}, test::random_values(6, 3, 0.5f, 2.0f));
   const Tensor scalar(Shape{}, std::vector<float>{3.0f});
+  // Resize: nearest x2 (asymmetric floor, torch), nearest x3 by half_pixel in H only, linear
+  // half_pixel x2 / x3 and shrinking to 3 x 4 (sizes: scale = out / in).
+  Attributes nearest2, nearest_half, linear, linear_down;
+  nearest2.coord_mode = kCoordAsymmetric;
+  nearest2.nearest_mode = kNearestFloor;
+  nearest2.scales = {2.0f, 2.0f};
+  nearest_half.scales = {3.0f, 1.0f};
+  linear.resize_mode = kResizeLinear;
+  linear.scales = {2.0f, 3.0f};
+  linear_down = linear;
+  linear_down.coord_mode = kCoordPytorchHalfPixel;
+  linear_down.scales = {3.0f / 5.0f, 4.0f / 7.0f};
+  Attributes deconv, deconv_g;
+  deconv.kernel = {3, 3};
+  deconv.strides = {2, 2};
+  deconv.pads = {1, 1, 1, 1};
+  deconv.dilations = {1, 1};
+  deconv.activation = Activation::Relu;
+  const Tensor deconv_w(Shape{4, 6, 3, 3}, test::random_values(216, 7, -0.5f, 0.5f));
+  const Tensor deconv_b(Shape{4}, test::random_values(4, 8, -0.5f, 0.5f));
+  deconv_g.kernel = {2, 3};
+  deconv_g.strides = {1, 1};
+  deconv_g.dilations = {2, 1};
+  // H: (5 - 1) + (2 - 1) * 2 + 1 = 7; W: (7 - 1) + 2 + 1 - 1 (left pad) = 8.
+  deconv_g.pads = {0, 1, 0, 0};
+  deconv_g.group = 3;
+  const Tensor deconv_gw(Shape{6, 2, 2, 3}, test::random_values(72, 9, -0.5f, 0.5f));
   const std::vector<Case> cases = {
       {OpType::HardSigmoid, xs, xs, hsig, {}},
       {OpType::HardSwish, xs, xs, hswish, {}},
@@ -204,6 +231,14 @@ TEST(FastCnnOps, AgreeWithReference) {
       {OpType::Softmax, xs, xs, sm, {}},
       {OpType::Softmax, xs, xs, sm_tail, {}},
       {OpType::GlobalMaxPool, xs, {2, 6, 1, 1}, {}, {}},
+      {OpType::Resize, xs, {2, 6, 10, 14}, nearest2, {}},
+      {OpType::Resize, xs, {2, 6, 15, 7}, nearest_half, {}},
+      {OpType::Resize, xs, {2, 6, 10, 21}, linear, {}},
+      {OpType::Resize, xs, {2, 6, 3, 4}, linear_down, {}},
+      // ConvTranspose: stride 2, pads 1, output_padding 1 (5 -> 10, 7 -> 14), fused ReLU;
+      // grouped (3 groups), dilated, a left pad only.
+      {OpType::ConvTranspose, xs, {2, 4, 10, 14}, deconv, {deconv_w, deconv_b}},
+      {OpType::ConvTranspose, xs, {2, 6, 7, 8}, deconv_g, {deconv_gw}},
   };
   uint32_t seed = 500;
   for (const Case& c : cases) {

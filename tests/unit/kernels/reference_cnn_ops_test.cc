@@ -112,5 +112,88 @@ TEST(ReferenceCnnOps, TransposeSliceSoftmaxGlobalMax) {
   EXPECT_EQ(gy, (std::vector<float>{3, -1}));
 }
 
+// Resize along W of a [1, 1, 1, in] row (H kept), by mode, coordinate transform and rounding.
+std::vector<float> resize_row(std::vector<float> x, int64_t out, int mode, int coord,
+                              int nearest = kNearestRoundPreferFloor, float scale = 0.0f) {
+  Attributes a;
+  a.resize_mode = mode;
+  a.coord_mode = coord;
+  a.nearest_mode = nearest;
+  const auto in = static_cast<int64_t>(x.size());
+  a.scales = {1.0f, scale > 0 ? scale : static_cast<float>(out) / static_cast<float>(in)};
+  std::vector<float> y(static_cast<size_t>(out));
+  resize_f32_ref(a, {1, 1, 1, in}, {1, 1, 1, out}, x.data(), y.data());
+  return y;
+}
+
+TEST(ReferenceCnnOps, ResizeModes) {
+  // Nearest x2 (torch's Upsample): asymmetric, floor: each value twice, in both axes.
+  Attributes up;
+  up.coord_mode = kCoordAsymmetric;
+  up.nearest_mode = kNearestFloor;
+  up.scales = {2.0f, 2.0f};
+  const std::vector<float> x = {1, 2, 3, 4};
+  std::vector<float> y(16);
+  resize_f32_ref(up, {1, 1, 2, 2}, {1, 1, 4, 4}, x.data(), y.data());
+  EXPECT_EQ(y, (std::vector<float>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
+  // Linear, half_pixel x2 of [0, 4]: x_original -0.25, 0.25, 0.75, 1.25, clamped to [0, 1].
+  EXPECT_EQ(resize_row({0, 4}, 4, kResizeLinear, kCoordHalfPixel),
+            (std::vector<float>{0, 1, 3, 4}));
+  // align_corners 3 -> 5: x_original = o * 2 / 4.
+  EXPECT_EQ(resize_row({0, 2, 4}, 5, kResizeLinear, kCoordAlignCorners),
+            (std::vector<float>{0, 1, 2, 3, 4}));
+  // asymmetric x2: o / 2 = 0, 0.5, 1, 1.5 (clamped to 1).
+  EXPECT_EQ(resize_row({0, 4}, 4, kResizeLinear, kCoordAsymmetric),
+            (std::vector<float>{0, 2, 4, 4}));
+  // pytorch_half_pixel to one pixel reads coordinate 0; half_pixel reads the middle.
+  EXPECT_EQ(resize_row({8, 0, 0, 4}, 1, kResizeLinear, kCoordPytorchHalfPixel),
+            (std::vector<float>{8}));
+  EXPECT_EQ(resize_row({8, 0, 0, 4}, 1, kResizeLinear, kCoordHalfPixel), (std::vector<float>{0}));
+  // Nearest half_pixel /2: x_original 0.5 and 2.5, ties, which the rounding mode breaks.
+  const std::vector<float> four = {10, 11, 12, 13};
+  EXPECT_EQ(resize_row(four, 2, kResizeNearest, kCoordHalfPixel, kNearestRoundPreferFloor),
+            (std::vector<float>{10, 12}));
+  EXPECT_EQ(resize_row(four, 2, kResizeNearest, kCoordHalfPixel, kNearestRoundPreferCeil),
+            (std::vector<float>{11, 13}));
+  // Upsample / Resize-10 shrinking by 0.6 (ceil): x / 0.6 = 0, 1.67 -> 0, 2 (ONNX's own test).
+  EXPECT_EQ(resize_row({1, 2, 3, 4}, 2, kResizeNearest, kCoordAsymmetric, kNearestCeil, 0.6f),
+            (std::vector<float>{1, 3}));
+  // tf_half_pixel_for_nearest x2: (o + 0.5) / 2 = 0.25, 0.75, 1.25, 1.75 -> 0, 1, 1, 1 (clamped).
+  EXPECT_EQ(resize_row({5, 6}, 4, kResizeNearest, kCoordTfHalfPixelForNearest),
+            (std::vector<float>{5, 6, 6, 6}));
+}
+
+// ConvTranspose scatters each input value times the kernel: stride 2 and kernel 2 tile the
+// output with x * w blocks; stride 1 overlaps them (1-D: x0 w0, x0 w1 + x1 w0, x1 w1); a pad
+// crops the border; output_padding adds a row that only the bias reaches.
+TEST(ReferenceCnnOps, ConvTransposeScatters) {
+  Attributes a;
+  a.kernel = {2, 2};
+  a.strides = {2, 2};
+  a.pads = {0, 0, 0, 0};
+  a.dilations = {1, 1};
+  const std::vector<float> x = {1, 2, 3, 4}, w = {1, 10, 100, 1000};  // w: [1, 1, 2, 2]
+  std::vector<float> y(16);
+  WindowGeom g = window_geom(a, {1, 1, 2, 2}, {1, 1, 4, 4});
+  g.transposed = true;
+  conv2d_f32_ref(g, x.data(), w.data(), nullptr, y.data(), a);
+  EXPECT_EQ(y, (std::vector<float>{1, 10, 2, 20, 100, 1000, 200, 2000, 3, 30, 4, 40, 300, 3000, 400,
+                                   4000}));
+  a.kernel = {1, 2};
+  a.strides = {1, 1};
+  const std::vector<float> row = {2, 3}, k = {1, 10}, bias = {0.5f};
+  std::vector<float> r(3);
+  g = window_geom(a, {1, 1, 1, 2}, {1, 1, 1, 3});
+  g.transposed = true;
+  conv2d_f32_ref(g, row.data(), k.data(), bias.data(), r.data(), a);
+  EXPECT_EQ(r, (std::vector<float>{2.5f, 23.5f, 30.5f}));
+  // Left pad 1 drops the first output; output_padding 1 appends one: [23, 30, 0] + bias.
+  a.pads = {0, 1, 0, 0};
+  g = window_geom(a, {1, 1, 1, 2}, {1, 1, 1, 3});
+  g.transposed = true;
+  conv2d_f32_ref(g, row.data(), k.data(), bias.data(), r.data(), a);
+  EXPECT_EQ(r, (std::vector<float>{23.5f, 30.5f, 0.5f}));
+}
+
 }  // namespace
 }  // namespace gammaq::kernels

@@ -9,6 +9,7 @@
 #include "gammaq/executor.h"
 #include "ir/passes.h"
 #include "onnx/import.h"
+#include "support/compare.h"
 #include "support/onnx_builder.h"
 
 namespace gammaq {
@@ -17,6 +18,7 @@ namespace {
 using test::attr_float;
 using test::attr_int;
 using test::attr_ints;
+using test::attr_string;
 using test::OnnxBuilder;
 
 Tensor run_reference(const Graph& g, const Tensor& x) {
@@ -223,6 +225,38 @@ TEST(CnnIdioms, ZeroPadFoldsIntoConvAndOldOpsetAttributes) {
   EXPECT_EQ(before.data[0], 5.0f);
 }
 
+// tf2onnx's unfused batch norm (Conv, then Mul and Add by per-channel constants) and its dense
+// layer (MatMul, then Add of the bias) become the layers themselves; a Mul that varies along H
+// is not a per-channel scale and stays.
+TEST(CnnIdioms, PerChannelScaleAndShiftFoldIntoTheLayer) {
+  OnnxBuilder b(13);
+  b.input("x", {2, 3, 3}).output("y");
+  b.initializer("w", {2, 2, 3, 3}, test::random_values(36, 1));
+  attr_ints(b.node("Conv", {"x", "w"}, {"c"}), "pads", {1, 1, 1, 1});
+  b.initializer("s", {2, 1, 1}, {0.5f, -2.0f});
+  b.node("Mul", {"s", "c"}, {"m"});  // constant first: Mul commutes
+  b.initializer("t", {1, 2, 1, 1}, {0.25f, 1.0f});
+  b.node("Sub", {"m", "t"}, {"a"});
+  b.initializer("rows", {1, 1, 3, 1}, {1.0f, 2.0f, 3.0f});
+  b.node("Mul", {"a", "rows"}, {"r"});  // varies along H: stays
+  b.node("Relu", {"r"}, {"rr"});
+  b.node("Flatten", {"rr"}, {"f"});
+  b.initializer("fw", {18, 4}, test::random_values(72, 2));
+  b.node("MatMul", {"f", "fw"}, {"mm"});
+  b.initializer("fb", {4}, {1.0f, 2.0f, 3.0f, 4.0f});
+  b.node("Add", {"mm", "fb"}, {"y"});
+  Graph g = import_onnx_bytes(b.bytes(), "affine");
+  Tensor x(Shape{1, 2, 3, 3}, test::random_values(18, 3));
+  const Tensor before = run_reference(g, x);
+  const PassReport r = optimize(g);
+  EXPECT_EQ(r.folded_affines, 3);
+  std::vector<OpType> ops;
+  for (const Node& n : g.nodes) ops.push_back(n.op);
+  EXPECT_EQ(ops, (std::vector<OpType>{OpType::Conv, OpType::Mul, OpType::Relu, OpType::Flatten,
+                                      OpType::Gemm}));
+  EXPECT_TRUE(test::agree(run_reference(g, x).data, before.data, 4));
+}
+
 TEST(CnnIdioms, WhatDoesNotFoldIsNamed) {
   OnnxBuilder b(13);
   b.input("x", {2, 2, 2}).output("y");
@@ -232,6 +266,68 @@ TEST(CnnIdioms, WhatDoesNotFoldIsNamed) {
   EXPECT_NE(msg.find("gather_x"), std::string::npos) << msg;
   EXPECT_NE(msg.find("does not fold"), std::string::npos) << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos);
+}
+
+// Resize outside what gammaq computes is refused naming the node and the attribute value:
+// cubic, tf_crop_and_resize, resizing the channels, and tf_half_pixel_for_nearest after it left
+// ONNX (opset 13).
+TEST(CnnIdioms, ResizeOutsideTheListIsRefused) {
+  struct Case {
+    const char* mode;
+    const char* coord;
+    std::vector<float> scales;
+    int64_t opset;
+    const char* expect;
+  };
+  for (const Case& c :
+       std::vector<Case>{{"cubic", "half_pixel", {1, 1, 2, 2}, 13, "mode 'cubic'"},
+                         {"linear", "tf_crop_and_resize", {1, 1, 2, 2}, 13, "tf_crop_and_resize"},
+                         {"nearest", "asymmetric", {1, 2, 1, 1}, 13, "channels"},
+                         {"nearest", "tf_half_pixel_for_nearest", {1, 1, 2, 2}, 13, "opset 13"}}) {
+    SCOPED_TRACE(c.expect);
+    OnnxBuilder b(c.opset);
+    b.input("x", {2, 3, 3}).output("y");
+    b.initializer("s", {4}, c.scales);
+    auto& r = b.node("Resize", {"x", "", "s"}, {"y"}, "up");
+    attr_string(r, "mode", c.mode);
+    attr_string(r, "coordinate_transformation_mode", c.coord);
+    std::string msg;
+    try {
+      (void)import_onnx_bytes(b.bytes(), "m");
+    } catch (const Error& e) {
+      msg = e.what();
+    }
+    EXPECT_NE(msg.find("'up'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.expect), std::string::npos) << msg;
+  }
+}
+
+// Names are untrusted text: a newline, an escape sequence or bytes that are not UTF-8 in a node
+// name or op type come back escaped, so that the error stays one printable line; a name in
+// another script (valid UTF-8) comes back as written.
+TEST(CnnIdioms, ErrorsCarryNamesAsOnePrintableLine) {
+  OnnxBuilder b(13);
+  b.input("x", {2, 2, 2}).output("y");
+  b.node("Attention", {"x"}, {"y"}, std::string("na\nme\x1b[31m\xff\xc3") + "\xe5\x8d\xb7");
+  const std::string msg = error_of(b.bytes());
+  EXPECT_NE(msg.find("na\\x0ame\\x1b[31m\\xff\\xc3\xe5\x8d\xb7"), std::string::npos) << msg;
+  for (char c : msg) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20) << msg;
+}
+
+TEST(Printable, EscapesControlsAndBadUtf8AndIsIdempotent) {
+  EXPECT_EQ(printable("plain ascii"), "plain ascii");
+  EXPECT_EQ(printable("a\tb\r\n\x7f"), "a\\x09b\\x0d\\x0a\\x7f");
+  EXPECT_EQ(printable("\xc3\xa9\xe5\x8d\xb7\xf0\x9f\x98\x80"),
+            "\xc3\xa9\xe5\x8d\xb7\xf0\x9f\x98\x80");
+  EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
+  EXPECT_EQ(printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+  EXPECT_EQ(printable("\xe5\x8d"), "\\xe5\\x8d");                    // truncated at the end
+  EXPECT_EQ(printable("\xc2\x85"), "\\xc2\\x85");                    // C1 control (NEL)
+  EXPECT_EQ(printable(std::string_view("a\0b", 3)), "a\\x00b");
+  const std::string once = printable("x\n\xff\\y");
+  EXPECT_EQ(printable(once), once);
+  EXPECT_EQ(Error(ErrorKind::Io, "line\nbreak").what(), std::string("line\\x0abreak"));
 }
 
 }  // namespace

@@ -24,10 +24,11 @@ TEST(OpRegistry, EveryOperatorHasItsOwnDefinition) {
     EXPECT_EQ(d.import != nullptr, op != OpType::SiLU);
     // Every operator that can be a Graph node has a reference kernel; the others become other
     // operators at import: MatMul Gemm, Constant a constant value, Squeeze/Unsqueeze Reshape,
-    // Split Slices, ReduceMean/ReduceMax global pools, Sum Add.
+    // Split Slices, ReduceMean/ReduceMax global pools, Sum Add, Upsample Resize.
     const bool survives = op != OpType::MatMul && op != OpType::Constant && op != OpType::Squeeze &&
                           op != OpType::Unsqueeze && op != OpType::Split &&
-                          op != OpType::ReduceMean && op != OpType::ReduceMax && op != OpType::Sum;
+                          op != OpType::ReduceMean && op != OpType::ReduceMax &&
+                          op != OpType::Sum && op != OpType::Upsample;
     EXPECT_EQ(d.reference != nullptr, survives);
     if (!d.integer_plan) {
       EXPECT_NE(std::string(d.no_integer), "");
