@@ -1,6 +1,8 @@
 // Float inference benchmarks: images/s and GFLOP/s of every zoo model (batch 64 by default),
 // plus the machine's measured FMA peak, so results can be quoted as a fraction of peak.
-//   build/bench/float_bench [--threads=N] [--batch=B] [benchmark flags]
+//   build/bench/float_bench [--threads=N] [--batch=B] [--models=DIR] [benchmark flags]
+// --models: the .onnx files of DIR instead of the zoo (models/), e.g. the 224x224 torchvision
+// exports scripts/coverage.py writes.
 // scripts/bench_report.js runs this beside ONNX Runtime and writes bench/results.json.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
@@ -70,8 +72,11 @@ void BM_engine_float(benchmark::State& state, const std::string& path, gammaq::K
 
 int main(int argc, char** argv) {
   std::vector<char*> rest;
+  std::string zoo = std::string(GAMMAQ_SOURCE_DIR) + "/models";
   for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0)
+    if (std::strncmp(argv[i], "--models=", 9) == 0)
+      zoo = argv[i] + 9;
+    else if (std::strncmp(argv[i], "--threads=", 10) == 0)
       g_threads = std::atoi(argv[i] + 10);
     else if (std::strncmp(argv[i], "--batch=", 8) == 0)
       g_batch = std::atoll(argv[i] + 8);
@@ -83,7 +88,6 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("BM_peak_fma_avx2", BM_peak_fma_avx2)
         ->Arg(g_threads)
         ->UseRealTime();
-  const std::string zoo = std::string(GAMMAQ_SOURCE_DIR) + "/models";
   std::vector<std::string> models;
   for (const auto& e : std::filesystem::directory_iterator(zoo))
     if (e.path().extension() == ".onnx") models.push_back(e.path().string());

@@ -1,4 +1,5 @@
 // Elementwise Add and Mul with numpy broadcasting (a constant operand, or two activations).
+#include <algorithm>
 #include <cmath>
 
 #include "export/qdq_writer.h"
@@ -10,9 +11,52 @@
 namespace gammaq::ops {
 namespace {
 
+// Numpy broadcasting of two shapes (right-aligned); the caller has checked they broadcast.
+Shape broadcast(const Shape& a, const Shape& b) {
+  const size_t n = std::max(a.size(), b.size());
+  Shape out(n, 1);
+  for (size_t k = 0; k < n; ++k) {
+    const int64_t da = k < n - a.size() ? 1 : a[k - (n - a.size())];
+    const int64_t db = k < n - b.size() ? 1 : b[k - (n - b.size())];
+    out[k] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// Sum, Max or Min of three or more operands: a chain of binary nodes, activations first (the
+// operators commute), each intermediate named "<node>:<k>"; the last writes the node's output.
+Imported import_chain(onnx_import::NodeIo& io, Node& node) {
+  std::vector<int> act, constant;
+  for (int k = 0; k < io.n.input_size(); ++k) {
+    if (!io.has_input(k)) continue;
+    const int id = io.input(k);
+    if (io.ctx.g.values[id].is_constant)
+      constant.push_back(io.weight(k, "operand"));
+    else
+      act.push_back(id);
+  }
+  if (act.empty()) io.a.unsupported("every operand is a constant");
+  std::vector<int> order = act;
+  order.insert(order.end(), constant.begin(), constant.end());
+  const Shape out = io.inferred(0);
+  int acc = order[0];
+  for (size_t k = 1; k < order.size(); ++k) {
+    Node step;
+    step.name = k + 1 == order.size() ? node.name : str_cat(node.name, ":", k);
+    step.op = node.op;
+    step.inputs = {acc, order[k]};
+    const bool last = k + 1 == order.size();
+    const Shape shape = last ? out : broadcast(io.shape_of(acc), io.ctx.g.values[order[k]].shape);
+    onnx_import::check_broadcast(io, step, shape);
+    acc = io.emit(std::move(step), last ? io.n.output(0) : str_cat(io.n.output(0), ":", k), shape);
+  }
+  return Imported::Emitted;
+}
+
 // Operand 0 is always an activation; a constant operand goes second (Sub and Div remember a
 // constant that came first: attrs.reversed). Sum, Max and Min of two operands are binary; of one,
-// a copy. PRelu's slope is a constant broadcast to the input.
+// a copy; of more, a chain of binary nodes (import_chain). PRelu's slope is a constant broadcast to
+// the input.
 Imported import_binary(onnx_import::NodeIo& io, Node& node) {
   const bool variadic = io.op == OpType::Sum || io.op == OpType::Max || io.op == OpType::Min;
   int count = 0;
@@ -22,9 +66,8 @@ Imported import_binary(onnx_import::NodeIo& io, Node& node) {
     node.inputs = {io.activation(0)};
     return Imported::Node;
   }
-  if (variadic && count != 2)
-    io.a.unsupported(str_cat(count, " operands; gammaq reads ", op_name(io.op), " of two"));
   if (io.op == OpType::Sum) node.op = OpType::Add;
+  if (variadic && count > 2) return import_chain(io, node);
   for (int k = 0; k < 2; ++k) {
     const int id = io.input(k);
     node.inputs.push_back(io.ctx.g.values[id].is_constant
@@ -42,7 +85,11 @@ Imported import_binary(onnx_import::NodeIo& io, Node& node) {
   return Imported::Node;
 }
 
-int binary_rank(const onnx_import::RankIo& r) { return std::max(r.in_rank(0), r.in_rank(1)); }
+int binary_rank(const onnx_import::RankIo& r) {
+  int rank = -1;
+  for (int k = 0; k < r.n.input_size(); ++k) rank = std::max(rank, r.in_rank(k));
+  return rank;
+}
 
 void binary_reference(const Node& n, std::span<const Tensor* const> in, Tensor& y) {
   const Tensor &x0 = *in[0], &x1 = *in[1];

@@ -128,6 +128,28 @@ Imported import_transpose(NodeIo& io, Node& node) {
   return Imported::Node;
 }
 
+// Before shape inference: perm must be a permutation of the input's axes (libonnx infers a
+// rank-3 output from a 3-entry perm of a rank-4 input, and its Conv inference then reads out
+// of bounds; found by tests/fuzz/onnx_fuzz.cc).
+int transpose_rank(const onnx_import::RankIo& r) {
+  const int rank = r.in_rank(0);
+  for (const auto& a : r.n.attribute()) {
+    if (a.name() != "perm") continue;
+    std::vector<bool> seen(static_cast<size_t>(std::max(rank, 0)), false);
+    bool ok = rank >= 0 && a.ints_size() == rank;
+    for (int k = 0; ok && k < a.ints_size(); ++k) {
+      const int64_t p = a.ints(k);
+      ok = p >= 0 && p < rank && !seen[static_cast<size_t>(p)];
+      if (ok) seen[static_cast<size_t>(p)] = true;
+    }
+    if (!ok)
+      throw Error(ErrorKind::InvalidModel,
+                  str_cat(r.label, ": attribute 'perm' is not a permutation of the ", rank,
+                          " axes of its input"));
+  }
+  return rank;
+}
+
 void check_transpose(const NodeIo& io, Node& node, const Shape& out) {
   const Shape& x = io.shape_of(node.inputs[0]);
   Shape want;
@@ -379,6 +401,7 @@ const OpDef Unsqueeze{.op = OpType::Unsqueeze,
 const OpDef Transpose{.op = OpType::Transpose,
                       .import = import_transpose,
                       .check_shape = check_transpose,
+                      .rank = transpose_rank,
                       .reference = transpose_reference,
                       .nonnegative = nonnegative_if_input,
                       .fast = transpose_fast,

@@ -905,6 +905,14 @@ TEST(CliTest, InputShapeAndOutputsTravelWithTheQuantJson) {
                             " --tune a --val" + unlabelled + " --out " + dir + "/never_u --quiet"),
                      {"labels", "--metric agreement"});
   EXPECT_FALSE(fs::exists(dir + "/never_u"));
+  // Commands that score top-1 take unlabelled data as labelled by float's top-1 (agreement):
+  // every row of compare then agrees with float on most images, float itself on all.
+  const Result c = gammaq("compare " + model + how + " --calib" + unlabelled + " --test" +
+                          unlabelled + " --methods max --bits 8 --out " + dir + "/det_cmp");
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.err.find("labelled with the float model's top-1"), std::string::npos) << c.err;
+  const auto cj = nlohmann::json::parse(slurp(dir + "/det_cmp/compare.json"));
+  EXPECT_EQ(cj["float"]["top1"], 1.0);
 }
 
 }  // namespace

@@ -71,9 +71,9 @@ int run_mixed() {
 
   const Preprocess pre = args.pre.resolve(g);
   auto calib = open_data_for(args.calib, pre, g, Need::Images);
-  auto test = open_data_for(args.test, pre, g, Need::LabelledImages);
+  auto test = open_data_for(args.test, pre, g, Need::LabelsOrFloat);
   std::unique_ptr<Dataset> val;
-  if (!args.val.empty()) val = open_data_for(args.val, pre, g, Need::LabelledImages);
+  if (!args.val.empty()) val = open_data_for(args.val, pre, g, Need::LabelsOrFloat);
 
   QuantizeOptions base;
   base.batch = args.batch;

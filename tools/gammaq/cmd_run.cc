@@ -33,7 +33,7 @@ int run_run() {
   const LoadedModel& m = q.model;
   const quant::QuantPlan& plan = q.plan;
   const IntegerProgram* program = q.program.get();
-  auto data = open_data_for(args.data, args.pre.resolve(m.graph), m.graph, Need::LabelledImages);
+  auto data = open_data_for(args.data, args.pre.resolve(m.graph), m.graph, Need::LabelsOrFloat);
   ExecutorOptions eo;
   eo.threads = args.threads;
   eo.integer = program;

@@ -57,10 +57,10 @@ int run_sensitivity() {
   o.eval.quiet = args.quiet;
   const Preprocess pre = args.pre.resolve(g);
   auto calib = open_data_for(args.calib, pre, g, Need::Images);
-  auto val = open_data_for(args.val, pre, g, Need::LabelledImages);
+  auto val = open_data_for(args.val, pre, g, Need::LabelsOrFloat);
   std::unique_ptr<Dataset> test;
   if (!args.test.empty()) {
-    test = open_data_for(args.test, pre, g, Need::LabelledImages);
+    test = open_data_for(args.test, pre, g, Need::LabelsOrFloat);
     o.test = test.get();
   }
   const SensitivityReport r = sensitivity(g, *calib, *val, o);

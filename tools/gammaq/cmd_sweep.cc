@@ -93,9 +93,9 @@ int run_sweep() {
   const std::string score_spec = !args.test.empty() ? args.test : args.val;
   if (score_spec.empty())
     throw Error(ErrorKind::InvalidOption, "sweep needs --val or --test to score on");
-  auto score = open_data_for(score_spec, pre, g, Need::LabelledImages);
+  auto score = open_data_for(score_spec, pre, g, Need::LabelsOrFloat);
   std::unique_ptr<Dataset> val;
-  if (any_tuned) val = open_data_for(args.val, pre, g, Need::LabelledImages);
+  if (any_tuned) val = open_data_for(args.val, pre, g, Need::LabelsOrFloat);
   const std::string fingerprint = file_fingerprint(args.model);
 
   EvalOptions eo;

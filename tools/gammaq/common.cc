@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -104,12 +105,54 @@ double now_seconds() {
   return std::chrono::duration<double>(clock::now().time_since_epoch()).count();
 }
 
+namespace {
+
+// Unlabelled data labelled with the float model's top-1 class per image.
+class FloatTop1Labels final : public Dataset {
+ public:
+  FloatTop1Labels(std::unique_ptr<Dataset> inner, const Graph& g) : inner_(std::move(inner)) {
+    Executor e(g, {KernelImpl::Fast, 1, nullptr});
+    constexpr int64_t kBatch = 32;
+    for (int64_t b = 0; b < inner_->size(); b += kBatch) {
+      const Batch bt = inner_->read(b, std::min(kBatch, inner_->size() - b));
+      const Tensor& y = e.run(bt.images);
+      const int64_t n = y.shape[0], per = y.numel() / n;
+      for (int64_t i = 0; i < n; ++i) {
+        const float* r = y.data.data() + i * per;
+        labels_.push_back(std::max_element(r, r + per) - r);
+      }
+    }
+  }
+  int64_t size() const override { return inner_->size(); }
+  bool has_labels() const override { return true; }
+  Shape image_shape() const override { return inner_->image_shape(); }
+  std::vector<std::string> notes() const override { return inner_->notes(); }
+  Batch read(int64_t begin, int64_t count) override {
+    Batch b = inner_->read(begin, count);
+    b.labels.assign(labels_.begin() + begin, labels_.begin() + begin + count);
+    return b;
+  }
+
+ private:
+  std::unique_ptr<Dataset> inner_;
+  std::vector<int64_t> labels_;
+};
+
+}  // namespace
+
 std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess& pre,
                                        const Graph& g, Need need) {
-  auto data = open_dataset(spec, pre);
+  std::unique_ptr<Dataset> data = open_dataset(spec, pre);
   for (const std::string& note : data->notes())
     std::fprintf(stderr, "gammaq: warning: %s\n", printable(note).c_str());
   check_data_fits(*data, g, spec, need == Need::LabelledImages);
+  if (need == Need::LabelsOrFloat && !data->has_labels()) {
+    std::fprintf(stderr,
+                 "gammaq: warning: %s has no labels: each image is labelled with the float "
+                 "model's top-1, so top-1 below is the agreement with float\n",
+                 printable(spec).c_str());
+    data = std::make_unique<FloatTop1Labels>(std::move(data), g);
+  }
   return data;
 }
 

@@ -105,9 +105,11 @@ void set_command_line(int argc, char** argv);
 std::string write_report(const std::string& dir, const std::string& out = "");
 
 // Opens SPEC for model g and checks it up front, naming the spec in every error: it must hold
-// at least one image, its image shape must match the model input, and (when `labelled`) it must
-// carry labels.
-enum class Need { Images, LabelledImages };
+// at least one image, its image shape must match the model input, and (LabelledImages) it must
+// carry labels. LabelsOrFloat: data without labels is labelled with the float model's top-1
+// (ONNX ArgMax of g's first output, one thread: the same whatever the thread count), so that a
+// command scoring top-1 scores the top-1 agreement with float instead; a warning says so.
+enum class Need { Images, LabelledImages, LabelsOrFloat };
 [[nodiscard]] std::unique_ptr<Dataset> open_data_for(const std::string& spec, const Preprocess& pre,
                                                      const Graph& g, Need need);
 

@@ -257,6 +257,41 @@ TEST(CnnIdioms, PerChannelScaleAndShiftFoldIntoTheLayer) {
   EXPECT_TRUE(test::agree(run_reference(g, x).data, before.data, 4));
 }
 
+// Sum, Max and Min of three operands (a constant among them, in any position) import as a
+// chain of binary nodes.
+TEST(CnnIdioms, VariadicSumAndMinChainBinaryNodes) {
+  OnnxBuilder b(13);
+  b.input("x", {1, 2, 2}).output("y");
+  b.initializer("ten", {}, {10.0f});
+  b.initializer("cap", {1, 1, 1}, {1.5f});
+  b.node("Sum", {"x", "ten", "x"}, {"s"}, "sum3");  // 2x + 10
+  b.node("Min", {"cap", "s", "x"}, {"y"});          // min(1.5, 2x + 10, x)
+  const Graph g = import_onnx_bytes(b.bytes(), "variadic");
+  EXPECT_EQ(g.nodes.size(), 4u);
+  EXPECT_EQ(g.nodes[1].name, "sum3");
+  const Tensor x = iota({1, 1, 2, 2});
+  EXPECT_EQ(run_reference(g, x).data, (std::vector<float>{0, 1, 1.5f, 1.5f}));
+}
+
+// A perm that is not a permutation of the input's axes is refused before ONNX shape inference,
+// whose Conv rule crashed on the rank-3 tensor it inferred (found by the fuzzer).
+TEST(CnnIdioms, TransposePermMustPermuteEveryAxis) {
+  OnnxBuilder b(13);
+  b.input("x", {6, 6, 1}).output("y");
+  attr_ints(b.node("Transpose", {"x"}, {"t"}, "tr"), "perm", {0, 3, 2});
+  b.initializer("w", {2, 1, 3, 3}, std::vector<float>(18, 1.0f));
+  b.node("Conv", {"t", "w"}, {"y"});
+  std::string msg;
+  try {
+    (void)import_onnx_bytes(b.bytes(), "m");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidModel);
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("'tr'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'perm' is not a permutation"), std::string::npos) << msg;
+}
+
 TEST(CnnIdioms, WhatDoesNotFoldIsNamed) {
   OnnxBuilder b(13);
   b.input("x", {2, 2, 2}).output("y");
