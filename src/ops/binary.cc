@@ -141,13 +141,23 @@ bool binary_fast(kernels::FastGraphImpl& b, const Node& n) {
     b.impl.push_back(impl_of(pd));
     return true;
   }
-  memory src1;
+  memory src1, src0 = b.mem[x];
   if (b.g.values[x1].is_constant) {
     src1 = constant_operand(b, x1, ys.size());
   } else {
     const Shape s1 = b.batch_shape(x1);
     if (s1.size() != ys.size()) return false;
-    src1 = s1 == ys ? b.as_layout(x1, b.md[x]) : b.as_layout(x1, plain_md(s1));
+    if (s1 == ys) {
+      src1 = b.as_layout(x1, b.md[x]);
+    } else if (ys.size() == 4) {
+      // A broadcast activation (squeeze-excitation's gate [N, C, 1, 1]): oneDNN 2.6's jit
+      // binary takes it beside channels-last operands, not beside its blocked layouts (there
+      // it runs the reference implementation, ~10 ns a value): both go channels-last.
+      src0 = b.as_layout(x, memory::desc(dims_of(ys), dt::f32, tag::acdb));
+      src1 = b.as_layout(x1, memory::desc(dims_of(s1), dt::f32, tag::acdb));
+    } else {
+      src1 = b.as_layout(x1, plain_md(s1));
+    }
   }
   algorithm alg = algorithm::binary_add;
   switch (n.op) {
@@ -168,11 +178,11 @@ bool binary_fast(kernels::FastGraphImpl& b, const Node& n) {
     if (act.len() > 0) return false;
     attr.set_post_ops(ops);
   }
-  dnnl::binary::desc d(alg, b.md[x], src1.get_desc(), b.md[x]);
+  dnnl::binary::desc d(alg, src0.get_desc(), src1.get_desc(), src0.get_desc());
   dnnl::binary::primitive_desc pd(d, attr, cpu_engine());
   b.set_layout(y, pd.dst_desc());
   b.add_step(dnnl::binary(pd),
-             {{DNNL_ARG_SRC_0, b.mem[x]}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, b.mem[y]}},
+             {{DNNL_ARG_SRC_0, src0}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, b.mem[y]}},
              pd.scratchpad_desc());
   b.impl.push_back(impl_of(pd));
   return true;
