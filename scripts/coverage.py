@@ -218,8 +218,15 @@ def write_table(rows, args, cpu):
         lines.append("| %s | %d%s | %s | %s | %s | %s | %s | %s |" % (
             r["model"], r["opset"], " (BN kept)" if r["bn_kept"] else "", cell(r.get("loads")),
             ort, cell(r.get("quantizes")), ag, cell(r.get("report")), note.replace("|", "/")))
+    # The speed section (scripts/bench_report.js --models, pasted below the table) is kept.
+    tail = ""
+    if os.path.exists(args.out):
+        old = open(args.out).read()
+        at = old.find("\n## Speed at real size")
+        if at >= 0:
+            tail = old[at:]
     with open(args.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(lines) + "\n" + tail)
     print("wrote", args.out)
 
 
