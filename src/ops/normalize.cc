@@ -1,5 +1,7 @@
 // BatchNormalization (inference) and Softmax. BatchNormalization after a Conv folds into it
-// (ir/passes.h fold_batchnorm); what remains runs as a per-channel affine map in float.
+// (ir/passes.h fold_batchnorm); what remains runs as a per-channel affine map in float (oneDNN's
+// batch normalization on the fast path).
+#include <algorithm>
 #include <array>
 
 #include "export/qdq_writer.h"
@@ -37,6 +39,45 @@ void batchnorm_reference(const Node& n, std::span<const Tensor* const> in, Tenso
   kernels::batchnorm_f32_ref(x.shape[0], x.shape[1], inner, input_data(in, 1), input_data(in, 2),
                              input_data(in, 3), input_data(in, 4), n.attrs.epsilon, x.data.data(),
                              y.data.data());
+  if (n.attrs.activation != Activation::None)
+    for (float& v : y.data) v = kernels::activate(v, n.attrs);
+}
+
+// oneDNN's batch normalization with the model's statistics (use_global_stats) and scale and
+// shift, in whatever layout the input has (DenseNet's pre-activation BN after each Concat).
+bool batchnorm_fast(kernels::FastGraphImpl& b, const Node& n) {
+  using namespace kernels;
+  const int x = n.inputs[0], y = n.outputs[0];
+  const Shape xs = b.batch_shape(x);
+  if (xs.size() != 4) return false;
+  const int64_t c = xs[1];
+  // A fused ReLU is oneDNN's fuse_norm_relu; other fused activations take the reference kernel.
+  const bool relu = n.attrs.activation == Activation::Relu;
+  if (n.attrs.activation != Activation::None && !relu) return false;
+  std::vector<float> scale_shift(static_cast<size_t>(2 * c));
+  std::copy_n(b.constant_data(n.inputs[1]), c, scale_shift.begin());
+  std::copy_n(b.constant_data(n.inputs[2]), c, scale_shift.begin() + c);
+  auto flags =
+      dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale_shift;
+  if (relu) flags |= dnnl::normalization_flags::fuse_norm_relu;
+  dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, b.md[x],
+                                            n.attrs.epsilon, flags);
+  dnnl::batch_normalization_forward::primitive_desc pd(d, base_attr(), cpu_engine());
+  const memory::desc c_md({c}, dt::f32, tag::x);
+  const memory mean = b.constant_memory(pd.mean_desc(), c_md, b.constant_data(n.inputs[3]));
+  const memory var = b.constant_memory(pd.variance_desc(), c_md, b.constant_data(n.inputs[4]));
+  const memory ss = b.constant_memory(pd.weights_desc(), memory::desc({2, c}, dt::f32, tag::nc),
+                                      scale_shift.data());
+  b.set_layout(y, pd.dst_desc());
+  b.add_step(dnnl::batch_normalization_forward(pd),
+             {{DNNL_ARG_SRC, b.mem[x]},
+              {DNNL_ARG_MEAN, mean},
+              {DNNL_ARG_VARIANCE, var},
+              {DNNL_ARG_SCALE_SHIFT, ss},
+              {DNNL_ARG_DST, b.mem[y]}},
+             pd.scratchpad_desc());
+  b.impl.push_back(impl_of(pd));
+  return true;
 }
 
 QdqTail batchnorm_qdq(QdqWriter& w, const Node& n, const std::string& y) {
@@ -118,8 +159,10 @@ namespace defs {
 const OpDef BatchNormalization{.op = OpType::BatchNormalization,
                                .import = import_batchnorm,
                                .reference = batchnorm_reference,
+                               .fast = batchnorm_fast,
                                .no_integer = "BatchNormalization not folded into a Conv",
-                               .qdq = batchnorm_qdq};
+                               .qdq = batchnorm_qdq,
+                               .takes_activation = true};
 
 const OpDef Softmax{.op = OpType::Softmax,
                     .import = import_softmax,

@@ -214,6 +214,14 @@ TEST(FastCnnOps, AgreeWithReference) {
   deconv_g.pads = {0, 1, 0, 0};
   deconv_g.group = 3;
   const Tensor deconv_gw(Shape{6, 2, 2, 3}, test::random_values(72, 9, -0.5f, 0.5f));
+  Attributes bn;
+  bn.epsilon = 1e-3f;
+  Attributes bn_relu = bn;  // DenseNet's BN -> ReLU, fused
+  bn_relu.activation = Activation::Relu;
+  const Tensor bn_scale(Shape{6}, test::random_values(6, 11, 0.5f, 1.5f));
+  const Tensor bn_shift(Shape{6}, test::random_values(6, 12, -1.0f, 1.0f));
+  const Tensor bn_mean(Shape{6}, test::random_values(6, 13, -1.0f, 1.0f));
+  const Tensor bn_var(Shape{6}, test::random_values(6, 14, 0.2f, 2.0f));
   const std::vector<Case> cases = {
       {OpType::HardSigmoid, xs, xs, hsig, {}},
       {OpType::HardSwish, xs, xs, hswish, {}},
@@ -239,6 +247,9 @@ TEST(FastCnnOps, AgreeWithReference) {
       // grouped (3 groups), dilated, a left pad only.
       {OpType::ConvTranspose, xs, {2, 4, 10, 14}, deconv, {deconv_w, deconv_b}},
       {OpType::ConvTranspose, xs, {2, 6, 7, 8}, deconv_g, {deconv_gw}},
+      // A batch norm no convolution absorbs (DenseNet's, after a Concat).
+      {OpType::BatchNormalization, xs, xs, bn, {bn_scale, bn_shift, bn_mean, bn_var}},
+      {OpType::BatchNormalization, xs, xs, bn_relu, {bn_scale, bn_shift, bn_mean, bn_var}},
   };
   uint32_t seed = 500;
   for (const Case& c : cases) {

@@ -240,8 +240,8 @@ void run_check(const std::string& env, const std::string& script, const std::str
 }
 
 // tf2onnx-style at opset 13: an NHWC input transposed to NCHW, an explicit Pad before each
-// Conv, ReLU6 as Clip with min/max inputs, a depthwise Conv, ReduceMean over H and W, then
-// MatMul and Add for the dense layer.
+// Conv, ReLU6 as Clip with min/max inputs, a depthwise Conv, a standalone batch norm and ReLU,
+// ReduceMean over H and W, then MatMul and Add for the dense layer.
 std::string tf2onnx_like() {
   OnnxBuilder b(13);
   b.input("x", {8, 8, 3}).output("y");  // N x H x W x C
@@ -254,7 +254,14 @@ std::string tf2onnx_like() {
   b.node("Clip", {"c1", "zero", "six"}, {"r1"});
   b.node("Pad", {"r1", "pads"}, {"p2"});
   conv(b, "p2", "dw", 6, 6, 3, 6, 83, 0);
-  b.node("Clip", {"dw", "zero", "six"}, {"r2"});
+  b.node("Clip", {"dw", "zero", "six"}, {"r2c"});
+  // A batch norm no convolution absorbs, then ReLU (DenseNet's pre-activation): fused.
+  b.initializer("bn_s", {6}, random_values(6, 87, 0.5f, 1.5f));
+  b.initializer("bn_b", {6}, random_values(6, 88, -0.5f, 0.5f));
+  b.initializer("bn_m", {6}, random_values(6, 89, 0.0f, 3.0f));
+  b.initializer("bn_v", {6}, random_values(6, 90, 0.5f, 2.0f));
+  b.node("BatchNormalization", {"r2c", "bn_s", "bn_b", "bn_m", "bn_v"}, {"bn"});
+  b.node("Relu", {"bn"}, {"r2"});
   auto& mean = b.node("ReduceMean", {"r2"}, {"m"});
   attr_ints(mean, "axes", {2, 3});
   test::attr_int(mean, "keepdims", 0);
