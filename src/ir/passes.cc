@@ -65,6 +65,43 @@ int remove_identities(Graph& g) {
   return removed;
 }
 
+namespace {
+
+// Folds a per-output-channel affine map into `layer_id`, the layer producing its input: each
+// channel m's weights times scale(m) (when `scales`), its bias b_m replaced by bias(m, b_m)
+// (a layer without bias has b_m = 0), in double and rounded once to float, as new constants
+// named w_name and b_name. The layer then writes value `out`, the folded node's output.
+template <typename Scale, typename Bias>
+void fold_into_layer(Graph& g, int layer_id, bool scales, Scale scale, Bias bias,
+                     const std::string& w_name, const std::string& b_name, int out) {
+  Node& layer = g.nodes[static_cast<size_t>(layer_id)];
+  Tensor w = g.values[static_cast<size_t>(layer.inputs[1])].data;
+  const int64_t m = w.shape[0], per = w.numel() / m;
+  Tensor b(Shape{m});
+  if (layer.inputs.size() > 2) b = g.values[static_cast<size_t>(layer.inputs[2])].data;
+  for (int64_t o = 0; o < m; ++o) {
+    if (scales) {
+      const double f = scale(o);
+      for (int64_t k = 0; k < per; ++k) {
+        float& v = w.data[static_cast<size_t>(o * per + k)];
+        v = static_cast<float>(v * f);
+      }
+    }
+    float& bo = b.data[static_cast<size_t>(o)];
+    bo = static_cast<float>(bias(o, static_cast<double>(bo)));
+  }
+  if (scales) layer.inputs[1] = g.add_value(Value{w_name, w.shape, true, std::move(w), -1});
+  const int bid = g.add_value(Value{b_name, b.shape, true, std::move(b), -1});
+  if (layer.inputs.size() > 2)
+    layer.inputs[2] = bid;
+  else
+    layer.inputs.push_back(bid);
+  g.values[static_cast<size_t>(out)].producer = layer_id;
+  layer.outputs = {out};
+}
+
+}  // namespace
+
 int fold_batchnorm(Graph& g) {
   const std::vector<int> readers = reader_counts(g);
   std::vector<bool> dead(g.nodes.size(), false);
@@ -77,32 +114,19 @@ int fold_batchnorm(Graph& g) {
     if (p < 0 || !ops::def(g.nodes[p].op).windowed || !ops::is_layer(g.nodes[p]) ||
         readers[x] != 1 || is_graph_output(g, x))
       continue;
-    Node& conv = g.nodes[p];
-    if (conv.attrs.activation != Activation::None) continue;
+    if (g.nodes[p].attrs.activation != Activation::None) continue;
     const std::vector<float>& scale = g.values[bn.inputs[1]].data.data;
     const std::vector<float>& shift = g.values[bn.inputs[2]].data.data;
     const std::vector<float>& mean = g.values[bn.inputs[3]].data.data;
     const std::vector<float>& var = g.values[bn.inputs[4]].data.data;
-    Tensor w = g.values[conv.inputs[1]].data;
-    const int64_t m = w.shape[0];
-    const int64_t per_out = w.numel() / m;
-    Tensor b(Shape{m});
-    if (conv.inputs.size() > 2) b = g.values[conv.inputs[2]].data;
-    for (int64_t o = 0; o < m; ++o) {
-      // Folded in double, rounded once to float.
-      const double s =
-          static_cast<double>(scale[o]) / std::sqrt(static_cast<double>(var[o]) + bn.attrs.epsilon);
-      for (int64_t k = 0; k < per_out; ++k)
-        w.data[o * per_out + k] = static_cast<float>(w.data[o * per_out + k] * s);
-      b.data[o] = static_cast<float>((static_cast<double>(b.data[o]) - mean[o]) * s + shift[o]);
-    }
-    const std::string base = g.values[conv.inputs[1]].name;
-    Value wv{base + "#bn", w.shape, true, std::move(w), -1};
-    Value bv{base + "#bn_bias", b.shape, true, std::move(b), -1};
-    conv.inputs = {conv.inputs[0], g.add_value(std::move(wv)), g.add_value(std::move(bv))};
-    // The conv now produces the batch-norm output value.
-    g.values[bn.outputs[0]].producer = p;
-    conv.outputs = {bn.outputs[0]};
+    const double eps = bn.attrs.epsilon;
+    auto s = [&](int64_t o) {
+      return static_cast<double>(scale[o]) / std::sqrt(static_cast<double>(var[o]) + eps);
+    };
+    const std::string base = g.values[g.nodes[p].inputs[1]].name;
+    fold_into_layer(
+        g, p, true, s, [&](int64_t o, double b) { return (b - mean[o]) * s(o) + shift[o]; },
+        base + "#bn", base + "#bn_bias", bn.outputs[0]);
     dead[i] = true;
     ++folded;
   }
@@ -125,12 +149,11 @@ int fold_affine(Graph& g) {
     const int p = g.values[static_cast<size_t>(x)].producer;
     if (!cv.is_constant || p < 0 || readers[static_cast<size_t>(x)] != 1 || is_graph_output(g, x))
       continue;
-    Node& layer = g.nodes[static_cast<size_t>(p)];
+    const Node& layer = g.nodes[static_cast<size_t>(p)];
     if (!ops::is_layer(layer) || layer.attrs.activation != Activation::None) continue;
     // The constant must vary along the channel axis (1) of the layer output at most.
     const Shape& xs = g.values[static_cast<size_t>(x)].shape;
-    Tensor w = g.values[static_cast<size_t>(layer.inputs[1])].data;
-    const int64_t m = w.shape[0];
+    const int64_t m = g.values[static_cast<size_t>(layer.inputs[1])].data.shape[0];
     if (cv.shape.size() > xs.size() || xs.size() < 2 || xs[1] != m) continue;
     bool per_channel = true;
     for (size_t k = 0; k < cv.shape.size(); ++k) {
@@ -139,44 +162,20 @@ int fold_affine(Graph& g) {
     }
     const int64_t cn = cv.data.numel();
     if (!per_channel || (cn != 1 && cn != m)) continue;
-    auto c = [&](int64_t o) { return static_cast<double>(cv.data.data[cn == 1 ? 0 : o]); };
+    const std::vector<float>& cd = cv.data.data;
+    auto c = [&](int64_t o) { return static_cast<double>(cd[cn == 1 ? 0 : o]); };
+    auto f = [&](int64_t o) { return op.op == OpType::Div ? 1.0 / c(o) : c(o); };
     bool finite = true;
-    for (int64_t o = 0; o < m; ++o) {
-      const double f = op.op == OpType::Div ? 1.0 / c(o) : c(o);
-      finite = finite && std::isfinite(f);
-    }
+    for (int64_t o = 0; o < m; ++o) finite = finite && std::isfinite(f(o));
     if (!finite) continue;
-    Tensor b(Shape{m});
-    if (layer.inputs.size() > 2) b = g.values[static_cast<size_t>(layer.inputs[2])].data;
-    const int64_t per = w.numel() / m;
-    for (int64_t o = 0; o < m; ++o) {
-      double bo = b.data[static_cast<size_t>(o)];
-      if (scale) {
-        const double f = op.op == OpType::Div ? 1.0 / c(o) : c(o);
-        for (int64_t k = 0; k < per; ++k) {
-          float& v = w.data[static_cast<size_t>(o * per + k)];
-          v = static_cast<float>(v * f);
-        }
-        bo *= f;
-      } else {
-        bo += op.op == OpType::Sub ? -c(o) : c(o);
-      }
-      b.data[static_cast<size_t>(o)] = static_cast<float>(bo);
-    }
     const std::string base =
         str_cat(g.values[static_cast<size_t>(layer.inputs[1])].name, "#", op_name(op.op), "#", i);
-    if (scale) {
-      Value wv{base, w.shape, true, std::move(w), -1};
-      layer.inputs[1] = g.add_value(std::move(wv));
-    }
-    Value bv{base + "_bias", b.shape, true, std::move(b), -1};
-    const int bid = g.add_value(std::move(bv));
-    if (layer.inputs.size() > 2)
-      layer.inputs[2] = bid;
-    else
-      layer.inputs.push_back(bid);
-    g.values[static_cast<size_t>(op.outputs[0])].producer = p;
-    layer.outputs = {op.outputs[0]};
+    fold_into_layer(
+        g, p, scale, f,
+        [&](int64_t o, double b) {
+          return scale ? b * f(o) : b + (op.op == OpType::Sub ? -c(o) : c(o));
+        },
+        base, base + "_bias", op.outputs[0]);
     dead[i] = true;
     ++folded;
   }
