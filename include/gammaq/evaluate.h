@@ -29,6 +29,9 @@ struct Accuracy {
 // Rank of class `label` when classes are sorted by descending score, ties ranked by the lower
 // class index first (ONNX ArgMax / TopK rule). 0 means top-1.
 [[nodiscard]] int64_t label_rank(std::span<const float> scores, int64_t label) noexcept;
+// Per image of [N, ...] scores, the index of its first largest value (ONNX ArgMax over the
+// flattened row): the float model's top-1 that label-free scoring uses as labels.
+[[nodiscard]] std::vector<int64_t> top1_classes(const Tensor& scores);
 // True when the largest score is shared by two or more classes.
 [[nodiscard]] bool top_is_tied(std::span<const float> scores) noexcept;
 

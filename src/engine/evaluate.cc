@@ -17,6 +17,16 @@ int64_t label_rank(std::span<const float> scores, int64_t label) noexcept {
   return rank;
 }
 
+std::vector<int64_t> top1_classes(const Tensor& scores) {
+  const int64_t n = scores.shape[0], per = scores.numel() / n;
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const float* r = scores.data.data() + i * per;
+    out[static_cast<size_t>(i)] = std::max_element(r, r + per) - r;
+  }
+  return out;
+}
+
 bool top_is_tied(std::span<const float> scores) noexcept {
   const float best = *std::max_element(scores.begin(), scores.end());
   return std::count(scores.begin(), scores.end(), best) > 1;

@@ -51,15 +51,8 @@ TuningSet::TuningSet(const Graph& g, Dataset& val, const TuneOptions& o, const F
   if (o.agreement) reference = std::make_unique<Executor>(g, ExecutorOptions{KernelImpl::Fast, 1});
   for (int64_t b = 0; b < total; b += batch) {
     Batch bt = val.read(b, std::min(batch, total - b));
-    if (reference) {  // the float model's top-1 (first maximum) as each image's label
-      const Tensor& y = reference->run(bt.images);
-      const int64_t n = y.shape[0], per = y.numel() / n;
-      bt.labels.assign(static_cast<size_t>(n), 0);
-      for (int64_t i = 0; i < n; ++i) {
-        const float* r = y.data.data() + i * per;
-        bt.labels[static_cast<size_t>(i)] = std::max_element(r, r + per) - r;
-      }
-    }
+    // The float model's top-1 as each image's label.
+    if (reference) bt.labels = top1_classes(reference->run(bt.images));
     chunks_.push_back(Chunk{std::move(bt.images), std::move(bt.labels), nullptr, {}, {}});
   }
   workers_ = o.threads > 0 ? o.threads : kernels::kernel_threads();

@@ -115,12 +115,8 @@ class FloatTop1Labels final : public Dataset {
     constexpr int64_t kBatch = 32;
     for (int64_t b = 0; b < inner_->size(); b += kBatch) {
       const Batch bt = inner_->read(b, std::min(kBatch, inner_->size() - b));
-      const Tensor& y = e.run(bt.images);
-      const int64_t n = y.shape[0], per = y.numel() / n;
-      for (int64_t i = 0; i < n; ++i) {
-        const float* r = y.data.data() + i * per;
-        labels_.push_back(std::max_element(r, r + per) - r);
-      }
+      const std::vector<int64_t> top1 = top1_classes(e.run(bt.images));
+      labels_.insert(labels_.end(), top1.begin(), top1.end());
     }
   }
   int64_t size() const override { return inner_->size(); }
