@@ -68,14 +68,25 @@ void check_data_fits(const Dataset& data, const Graph& g, std::string_view what,
     throw Error(ErrorKind::InvalidData, str_cat(what, ": has no labels; accuracy needs labels"));
 }
 
-quant::QuantPlan read_plan_file(const std::string& quant_path, const Graph& g,
-                                const std::string& model_path, const std::string& model_fingerprint,
-                                const ImportOptions& import) {
+quant::QuantPlan read_plan_json(const std::string& quant_path) {
   std::ifstream f(quant_path);
   if (!f) throw Error(ErrorKind::Io, str_cat(quant_path, ": cannot open"));
   std::stringstream ss;
   ss << f.rdbuf();
-  quant::QuantPlan plan = quant::plan_from_json(ss.str(), quant_path);
+  return quant::plan_from_json(ss.str(), quant_path);
+}
+
+quant::QuantPlan read_plan_file(const std::string& quant_path, const Graph& g,
+                                const std::string& model_path, const std::string& model_fingerprint,
+                                const ImportOptions& import) {
+  quant::QuantPlan plan = read_plan_json(quant_path);
+  check_plan_for(plan, quant_path, g, model_path, model_fingerprint, import);
+  return plan;
+}
+
+void check_plan_for(const quant::QuantPlan& plan, const std::string& quant_path, const Graph& g,
+                    const std::string& model_path, const std::string& model_fingerprint,
+                    const ImportOptions& import) {
   if (!plan.model_sha256.empty() && plan.model_sha256 != model_fingerprint)
     throw Error(ErrorKind::InvalidData,
                 str_cat(quant_path, ": made for another model file (model '", plan.model,
@@ -98,7 +109,6 @@ quant::QuantPlan read_plan_file(const std::string& quant_path, const Graph& g,
   } catch (const Error& e) {
     throw with_context(e, quant_path);
   }
-  return plan;
 }
 
 }  // namespace gammaq

@@ -40,5 +40,11 @@ void check_data_fits(const Dataset& data, const Graph& g, std::string_view what,
                                               const std::string& model_path,
                                               const std::string& model_fingerprint,
                                               const ImportOptions& import = {});
+// read_plan_file in two steps, for a caller that needs the plan's import options before it
+// imports the model: the parsed quant.json, then the checks against that model.
+[[nodiscard]] quant::QuantPlan read_plan_json(const std::string& quant_path);
+void check_plan_for(const quant::QuantPlan& plan, const std::string& quant_path, const Graph& g,
+                    const std::string& model_path, const std::string& model_fingerprint,
+                    const ImportOptions& import);
 
 }  // namespace gammaq

@@ -205,19 +205,11 @@ QuantizedModel load_quantized(const std::string& dir, const std::string& model_o
                                        "name the model with --model)"));
   QuantizedModel q;
   const std::string quant_path = dir + "/quant.json";
-  // The import options the plan was made with, read before the model is imported.
-  ImportOptions how;
-  {
-    std::ifstream f(quant_path);
-    if (!f) throw Error(ErrorKind::Io, quant_path + ": cannot open");
-    std::stringstream text;
-    text << f.rdbuf();
-    const quant::QuantPlan recorded = quant::plan_from_json(text.str(), quant_path);
-    how.input_shape = recorded.input_shape;
-    how.outputs = recorded.outputs;
-  }
-  q.model = load_model(model_path, how);
-  q.plan = load_plan(quant_path, q.model);
+  // The plan is read first: the model is imported as it records (--input-shape, --outputs).
+  q.plan = read_plan_json(quant_path);
+  q.model = load_model(model_path, ImportOptions{q.plan.input_shape, q.plan.outputs});
+  check_plan_for(q.plan, quant_path, q.model.graph, model_path, file_fingerprint(model_path),
+                 q.model.import);
   if (!integer) return q;
   try {
     q.program = std::make_unique<IntegerProgram>(q.model.graph, q.plan);
