@@ -85,15 +85,23 @@ struct AgreementOptions {
   int64_t batch = 64;
   int64_t limit = -1;          // < 0: the whole dataset
   float map_threshold = 0.5f;  // K = 1 maps: a pixel's class is value > threshold
-  // Called after each batch with the number of images done.
-  std::function<void(int64_t done)> on_batch;
+  // Called after each batch with the number of images done and the quantized model's output.
+  std::function<void(int64_t done, const Tensor& quantized_output)> on_batch;
+};
+
+// A quantized model and its float reference on the same images.
+struct PairScores {
+  // Top-1/top-5 of each where the data has labels (images 0 otherwise); inference_seconds is
+  // each executor's own time either way.
+  Accuracy reference, quantized;
+  Agreement agreement;  // every output against the reference's (no labels needed)
 };
 
 // Runs `reference` (the float model) and `quantized` (the same graph under a simulation or on
-// integers) on each batch of `data` and accumulates every output's agreement. Labels are not
-// read. Error(InvalidData) when the images do not match the model input.
-[[nodiscard]] Agreement evaluate_agreement(Executor& reference, Executor& quantized, Dataset& data,
-                                           const AgreementOptions& options);
+// integers) on each batch of `data`: both accuracies where it has labels, and every output's
+// agreement. Error(InvalidData) when the images do not match the model input.
+[[nodiscard]] PairScores evaluate_pair(Executor& reference, Executor& quantized, Dataset& data,
+                                       const AgreementOptions& options);
 // An empty Agreement for g's outputs (graph_outputs order), for accumulate_agreement.
 [[nodiscard]] Agreement agreement_for(const Graph& g);
 // Adds one batch (float outputs `ref`, quantized `got`, one tensor per graph output).

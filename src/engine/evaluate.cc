@@ -158,27 +158,37 @@ Agreement agreement_for(const Graph& g) {
   return a;
 }
 
-Agreement evaluate_agreement(Executor& reference, Executor& quantized, Dataset& data,
-                             const AgreementOptions& options) {
+PairScores evaluate_pair(Executor& reference, Executor& quantized, Dataset& data,
+                         const AgreementOptions& options) {
   const std::vector<int> outs = graph_outputs(reference.graph());
-  Agreement a = agreement_for(reference.graph());
+  PairScores s;
+  s.agreement = agreement_for(reference.graph());
   const int64_t total = options.limit < 0 ? data.size() : std::min(options.limit, data.size());
-  std::vector<Tensor> ref(outs.size());
+  auto timed = [](Executor& e, const Tensor& x, Accuracy& acc) -> const Tensor& {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Tensor& y = e.run(x);
+    acc.inference_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return y;
+  };
   for (int64_t begin = 0; begin < total; begin += options.batch) {
     const int64_t count = std::min(options.batch, total - begin);
-    Batch b = data.read(begin, count);
-    (void)reference.run(b.images);
-    for (size_t k = 0; k < outs.size(); ++k) ref[k] = reference.value(outs[k]);
-    (void)quantized.run(b.images);
-    std::vector<const Tensor*> r, q;
-    for (size_t k = 0; k < outs.size(); ++k) {
-      r.push_back(&ref[k]);
-      q.push_back(&quantized.value(outs[k]));
+    const Batch b = data.read(begin, count);
+    const Tensor& ry = timed(reference, b.images, s.reference);
+    const Tensor& qy = timed(quantized, b.images, s.quantized);
+    if (data.has_labels()) {
+      accumulate_accuracy(ry, b.labels, s.reference);
+      accumulate_accuracy(qy, b.labels, s.quantized);
     }
-    accumulate_agreement(r, q, options.map_threshold, a);
-    if (options.on_batch) options.on_batch(begin + count);
+    std::vector<const Tensor*> r, q;
+    for (int v : outs) {
+      r.push_back(&reference.value(v));
+      q.push_back(&quantized.value(v));
+    }
+    accumulate_agreement(r, q, options.map_threshold, s.agreement);
+    if (options.on_batch) options.on_batch(begin + count, qy);
   }
-  return a;
+  return s;
 }
 
 }  // namespace gammaq

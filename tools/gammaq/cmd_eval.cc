@@ -56,29 +56,36 @@ int run_eval() {
   Progress progress("eval " + g.name, total, args.quiet);
   std::vector<float> logits;
   int64_t classes = 0;
-  Accuracy acc;
-  Agreement agr = agreement_for(g);
-  const std::vector<int> outs = graph_outputs(g);
-  for (int64_t begin = 0; begin < total; begin += args.batch) {
-    const int64_t count = std::min(args.batch, total - begin);
-    const Batch b = data->read(begin, count);
-    const double t0 = now_seconds();
-    const Tensor& out = exec.run(b.images);
-    acc.inference_seconds += now_seconds() - t0;
+  auto keep = [&](int64_t done, const Tensor& out) {
     classes = out.numel() / out.shape[0];
     if (!args.logits.empty()) logits.insert(logits.end(), out.data.begin(), out.data.end());
-    if (labelled)
-      accumulate_accuracy(out, b.labels, acc);
-    else
-      acc.images += count;
-    if (quant) {
-      std::vector<const Tensor*> got, want;
-      for (int v : outs) got.push_back(&exec.value(v));
-      (void)ref->run(b.images);
-      for (int v : outs) want.push_back(&ref->value(v));
-      accumulate_agreement(want, got, args.map_threshold, agr);
+    progress.update(done);
+  };
+  Accuracy acc;
+  Agreement agr;
+  if (quant) {  // the simulation beside the float model: accuracy where labelled, agreement
+    AgreementOptions ao;
+    ao.batch = args.batch;
+    ao.limit = args.limit;
+    ao.map_threshold = args.map_threshold;
+    ao.on_batch = keep;
+    PairScores ps = evaluate_pair(*ref, exec, *data, ao);
+    acc = ps.quantized;
+    agr = std::move(ps.agreement);
+    if (!labelled) acc.images = agr.images;
+  } else {
+    for (int64_t begin = 0; begin < total; begin += args.batch) {
+      const int64_t count = std::min(args.batch, total - begin);
+      const Batch b = data->read(begin, count);
+      const double t0 = now_seconds();
+      const Tensor& out = exec.run(b.images);
+      acc.inference_seconds += now_seconds() - t0;
+      if (labelled)
+        accumulate_accuracy(out, b.labels, acc);
+      else
+        acc.images += count;
+      keep(begin + count, out);
     }
-    progress.update(begin + count);
   }
   progress.finish();
   if (!args.logits.empty()) write_npy_f32(args.logits, {acc.images, classes}, logits);

@@ -39,39 +39,17 @@ struct QuantizeArgs {
 
 // Float and quantized on the same images in one pass: top-1/top-5 of both where the data has
 // labels, and the quantized outputs' agreement with float (labels or not).
-struct Scores {
-  Accuracy fa, qa;
-  Agreement agreement;
-};
-Scores score_on(const Graph& g, Dataset& data, const FakeQuant& fq, KernelImpl impl) {
+PairScores score_on(const Graph& g, Dataset& data, const FakeQuant& fq, KernelImpl impl) {
   Executor fexec(g, {KernelImpl::Fast, args.threads, nullptr});
   Executor qexec(g, {impl, args.threads, &fq});
   const int64_t total = args.test_limit < 0 ? data.size() : std::min(args.test_limit, data.size());
   Progress progress("evaluate float and quantized", total, args.quiet);
-  Scores s;
-  s.agreement = agreement_for(g);
-  const std::vector<int> outs = graph_outputs(g);
-  for (int64_t begin = 0; begin < total; begin += args.batch) {
-    const int64_t count = std::min(args.batch, total - begin);
-    const Batch b = data.read(begin, count);
-    std::vector<const Tensor*> want, got;
-    double t0 = now_seconds();
-    const Tensor& fy = fexec.run(b.images);
-    s.fa.inference_seconds += now_seconds() - t0;
-    t0 = now_seconds();
-    const Tensor& qy = qexec.run(b.images);
-    s.qa.inference_seconds += now_seconds() - t0;
-    if (data.has_labels()) {
-      accumulate_accuracy(fy, b.labels, s.fa);
-      accumulate_accuracy(qy, b.labels, s.qa);
-    }
-    for (int v : outs) {
-      want.push_back(&fexec.value(v));
-      got.push_back(&qexec.value(v));
-    }
-    accumulate_agreement(want, got, args.map_threshold, s.agreement);
-    progress.update(begin + count);
-  }
+  AgreementOptions ao;
+  ao.batch = args.batch;
+  ao.limit = args.test_limit;
+  ao.map_threshold = args.map_threshold;
+  ao.on_batch = [&](int64_t done, const Tensor&) { progress.update(done); };
+  PairScores s = evaluate_pair(fexec, qexec, data, ao);
   progress.finish();
   return s;
 }
@@ -155,7 +133,7 @@ int run_quantize() {
                  "gammaq: warning: no --test: the accuracy printed is on --val, the images "
                  "tuning used\n");
 
-  Scores sc;
+  PairScores sc;
   double eval_seconds = 0;
   if (score) {
     const double t0 = now_seconds();
@@ -164,7 +142,7 @@ int run_quantize() {
     sc = score_on(g, *score, fq, impl);
     eval_seconds = now_seconds() - t0;
   }
-  const Accuracy &fa = sc.fa, &qa = sc.qa;
+  const Accuracy &fa = sc.reference, &qa = sc.quantized;
   std::string diagnostics;
   if (args.report) {  // measured before anything is written: a failure leaves no partial DIR
     Dataset& data = score ? *score : *calib;
